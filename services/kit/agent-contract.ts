@@ -1,0 +1,46 @@
+/**
+ * The contract between the orchestrator and every agent pool.
+ *
+ *   GET  /v1/actions                 -> { actions: ActionDescriptor[] }
+ *   POST /v1/actions/{name}          <- { input, session? }  -> 200 { output }
+ *   POST /v1/actions/{name}/resolve  <- { input }            -> 200 { version }
+ *
+ * Failures are RFC 9457 problem documents: 4xx when the input is at fault (never retried, never
+ * counted against the pool's circuit breaker), 5xx or 503 when the agent is.
+ */
+
+export const AGENT_POOLS = ['git', 'llm', 'obsidian'] as const;
+export type AgentPool = (typeof AGENT_POOLS)[number];
+
+export interface ActionDescriptor {
+  name: string;
+  description: string;
+  /** JSON Schema (draft 2020-12) of `input`. */
+  input_schema: Record<string, unknown>;
+  /** Whether the answer may be served from the cache. */
+  cacheable: boolean;
+  /** How long a cached answer stays valid. */
+  ttl_seconds: number;
+  /**
+   * When true the answer depends on state that moves (a branch head, a note on disk): before a cache
+   * lookup the orchestrator asks `/resolve` for the current version of that state, and the version
+   * becomes part of the cache key, so a cached answer is never stale.
+   */
+  resolve?: boolean;
+}
+
+export interface ActionRequest {
+  input: unknown;
+  /** Present when the task names a session: its id and recent turns, for actions that use history. */
+  session?: { id: string; turns: unknown[] };
+}
+
+export interface ActionResponse {
+  output: unknown;
+}
+
+export interface ResolveResponse {
+  version: string;
+}
+
+export const ACTION_NAME = /^[a-z][a-z0-9_-]{0,63}$/;

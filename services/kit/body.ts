@@ -1,0 +1,62 @@
+import express, { type RequestHandler } from 'express';
+import sjson from 'secure-json-parse';
+import { Problem, badRequest } from './problem.ts';
+
+/** Deepest nesting of arrays and objects in `value`, walked iteratively so hostile input cannot overflow the stack. */
+export function jsonDepth(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) max = depth;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+/**
+ * Reads a JSON request body: 415 unless the media type is JSON, 413 past `limit` bytes, 400 for
+ * malformed JSON, for `__proto__`/`constructor.prototype` keys and for nesting deeper than `maxDepth`.
+ */
+export function jsonBody(opts: { limit: number; maxDepth: number }): RequestHandler[] {
+  const raw = express.raw({ type: () => true, limit: opts.limit });
+  const requireJson: RequestHandler = (req, _res, next) => {
+    const contentType = req.headers['content-type'];
+    if (!contentType || !req.is(['application/json', 'application/*+json'])) {
+      next(new Problem(415, 'unsupported-media-type', 'the request body must be application/json'));
+      return;
+    }
+    const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase();
+    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+      next(new Problem(415, 'unsupported-media-type', 'the request body must be UTF-8'));
+      return;
+    }
+    next();
+  };
+  const parse: RequestHandler = (req, _res, next) => {
+    const buffer: unknown = req.body;
+    if (!Buffer.isBuffer(buffer) || buffer.length === 0) {
+      next(badRequest('the request body is empty; a JSON object is required'));
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = sjson.parse(buffer.toString('utf8'), undefined, {
+        protoAction: 'error',
+        constructorAction: 'error',
+      });
+    } catch (err) {
+      const forbidden = err instanceof SyntaxError && /prototype/i.test(err.message);
+      next(badRequest(forbidden ? 'the body contains a forbidden key (__proto__ or constructor.prototype)' : 'the body is not valid JSON'));
+      return;
+    }
+    if (jsonDepth(parsed) > opts.maxDepth) {
+      next(badRequest(`the body is nested deeper than ${opts.maxDepth} levels`));
+      return;
+    }
+    req.body = parsed;
+    next();
+  };
+  return [requireJson, raw, parse];
+}

@@ -1,0 +1,244 @@
+import canonicalize from 'canonicalize';
+import { createHash, randomUUID } from 'node:crypto';
+import type { RedisKeys } from '../kit/keys.ts';
+import type { Logger } from '../kit/logger.ts';
+import { Problem, type ProblemBody } from '../kit/problem.ts';
+import type { Redis } from '../kit/redis.ts';
+import type { OrchestratorConfig } from './config.ts';
+import type { OrchestratorMetrics } from './metrics.ts';
+
+export type CacheResult = 'HIT' | 'MISS' | 'BYPASS';
+
+/** Everything that changes an agent's answer. Key order inside `input` does not matter. */
+export interface CacheKeyParts {
+  pool: string;
+  action: string;
+  input: unknown;
+  /** The version an action's `/resolve` reported (a commit SHA, a note's version). */
+  version?: string;
+  /** The session's id and version, for tasks that pass session history to the agent. */
+  session?: { id: string; version: number };
+}
+
+const KEY_SCHEMA_VERSION = 1;
+const POLL_FIRST_MS = 20;
+const POLL_MAX_MS = 250;
+const LEADER_ERROR_TTL_MS = 2000;
+
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+export function cacheKey(parts: CacheKeyParts): string {
+  const canonical = canonicalize({ v: KEY_SCHEMA_VERSION, ...parts });
+  return createHash('sha256').update(canonical ?? '').digest('hex');
+}
+
+/**
+ * The task cache, with single flight across every orchestrator instance: the first instance to miss
+ * takes a lock in Redis and computes; the others wait (bounded) for its answer, woken by pub/sub and
+ * polling as a fallback, and serve it as a HIT. If Redis is unavailable every call computes, uncached.
+ */
+export class TaskCache {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly local = new Map<string, Promise<{ output: unknown; computedHere: boolean }>>();
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly keys: RedisKeys;
+  private readonly config: OrchestratorConfig;
+  private readonly metrics: OrchestratorMetrics;
+  private readonly log: Logger;
+
+  constructor(deps: {
+    redis: Redis;
+    subscriber: Redis;
+    keys: RedisKeys;
+    config: OrchestratorConfig;
+    metrics: OrchestratorMetrics;
+    log: Logger;
+  }) {
+    this.redis = deps.redis;
+    this.subscriber = deps.subscriber;
+    this.keys = deps.keys;
+    this.config = deps.config;
+    this.metrics = deps.metrics;
+    this.log = deps.log;
+  }
+
+  async start(): Promise<void> {
+    this.subscriber.on('message', (channel: string, hash: string) => {
+      if (channel === this.keys.flightChannel) this.wake(hash);
+    });
+    await this.subscriber.subscribe(this.keys.flightChannel).catch(() => undefined);
+  }
+
+  get available(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /**
+   * Answers from the cache, or computes once across all instances and stores the answer for
+   * `ttlSeconds`. Returns HIT when the answer was computed by someone else.
+   */
+  async getOrCompute(
+    pool: string,
+    hash: string,
+    ttlSeconds: number,
+    compute: () => Promise<unknown>,
+  ): Promise<{ output: unknown; cache: CacheResult }> {
+    if (!this.available) return this.bypass(pool, compute, 'bypass');
+    let cached: unknown;
+    try {
+      cached = await this.read(hash);
+    } catch {
+      return this.bypass(pool, compute, 'error');
+    }
+    if (cached !== undefined) {
+      this.metrics.cacheLookups.inc({ pool, result: 'hit' });
+      return { output: cached, cache: 'HIT' };
+    }
+    this.metrics.cacheLookups.inc({ pool, result: 'miss' });
+    let shared = this.local.get(hash);
+    let first = false;
+    if (!shared) {
+      first = true;
+      shared = this.flight(hash, ttlSeconds, compute).finally(() => this.local.delete(hash));
+      this.local.set(hash, shared);
+    }
+    const { output, computedHere } = await shared;
+    return { output, cache: first && computedHere ? 'MISS' : 'HIT' };
+  }
+
+  /** Recomputes and overwrites the stored answer (`cache: "refresh"`). */
+  async refresh(pool: string, hash: string, ttlSeconds: number, compute: () => Promise<unknown>) {
+    const output = await compute();
+    this.metrics.cacheLookups.inc({ pool, result: 'miss' });
+    await this.write(hash, output, ttlSeconds).catch(() => undefined);
+    return { output, cache: 'MISS' as const };
+  }
+
+  async bypass(pool: string, compute: () => Promise<unknown>, result: 'bypass' | 'error' = 'bypass') {
+    this.metrics.cacheLookups.inc({ pool, result });
+    return { output: await compute(), cache: 'BYPASS' as const };
+  }
+
+  private async flight(hash: string, ttlSeconds: number, compute: () => Promise<unknown>) {
+    const deadline = Date.now() + this.config.SINGLE_FLIGHT_WAIT_MS;
+    const lockMs = this.config.AGENT_TIMEOUT_MS * 2 + 1000;
+    let waited = false;
+    for (let attempt = 0; Date.now() < deadline; attempt += 1) {
+      const token = randomUUID();
+      let acquired: boolean;
+      try {
+        acquired = (await this.redis.set(this.keys.flightLock(hash), token, 'PX', lockMs, 'NX')) === 'OK';
+      } catch {
+        this.metrics.redisErrors.inc({ operation: 'flight_lock' });
+        break;
+      }
+      if (acquired) return { output: await this.lead(hash, token, ttlSeconds, compute), computedHere: !waited };
+      waited = true;
+      const outcome = await this.follow(hash, deadline);
+      if (outcome.kind === 'answer') {
+        this.metrics.singleFlightWaits.inc({ outcome: 'answer' });
+        return { output: outcome.output, computedHere: false };
+      }
+      if (outcome.kind === 'error') {
+        this.metrics.singleFlightWaits.inc({ outcome: 'error' });
+        throw outcome.problem;
+      }
+      // The leader vanished without an answer (it died, or Redis lost the lock): try to lead.
+    }
+    this.metrics.singleFlightWaits.inc({ outcome: 'timeout' });
+    this.log.warn({ hash }, 'single-flight wait timed out; computing without the lock');
+    return { output: await compute(), computedHere: true };
+  }
+
+  private async lead(hash: string, token: string, ttlSeconds: number, compute: () => Promise<unknown>) {
+    try {
+      const output = await compute();
+      await this.write(hash, output, ttlSeconds).catch(() => undefined);
+      return output;
+    } catch (err) {
+      if (err instanceof Problem) {
+        await this.redis
+          .set(this.keys.flightError(hash), JSON.stringify(err.body()), 'PX', LEADER_ERROR_TTL_MS)
+          .catch(() => undefined);
+      }
+      throw err;
+    } finally {
+      await this.redis.eval(RELEASE_LOCK, 1, this.keys.flightLock(hash), token).catch(() => undefined);
+      await this.redis.publish(this.keys.flightChannel, hash).catch(() => undefined);
+    }
+  }
+
+  private async follow(
+    hash: string,
+    deadline: number,
+  ): Promise<{ kind: 'answer'; output: unknown } | { kind: 'error'; problem: Problem } | { kind: 'gone' }> {
+    let pollMs = POLL_FIRST_MS;
+    while (Date.now() < deadline) {
+      await this.wait(hash, Math.min(pollMs, deadline - Date.now()));
+      pollMs = Math.min(pollMs * 2, POLL_MAX_MS);
+      try {
+        const [[, value], [, error], [, lock]] = (await this.redis
+          .multi()
+          .get(this.keys.cache(hash))
+          .get(this.keys.flightError(hash))
+          .exists(this.keys.flightLock(hash))
+          .exec()) as [[null, string | null], [null, string | null], [null, number]];
+        if (value !== null) return { kind: 'answer', output: (JSON.parse(value) as { output: unknown }).output };
+        if (error !== null) return { kind: 'error', problem: problemFrom(JSON.parse(error) as ProblemBody) };
+        if (lock === 0) return { kind: 'gone' };
+      } catch {
+        this.metrics.redisErrors.inc({ operation: 'flight_wait' });
+        return { kind: 'gone' };
+      }
+    }
+    return { kind: 'gone' };
+  }
+
+  private wait(hash: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(hash);
+      if (!set) this.waiters.set(hash, (set = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(hash);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(ms, 1));
+      set.add(done);
+    });
+  }
+
+  private wake(hash: string): void {
+    for (const done of [...(this.waiters.get(hash) ?? [])]) done();
+  }
+
+  private async read(hash: string): Promise<unknown> {
+    try {
+      const value = await this.redis.get(this.keys.cache(hash));
+      return value === null ? undefined : (JSON.parse(value) as { output: unknown }).output;
+    } catch (err) {
+      this.metrics.redisErrors.inc({ operation: 'cache_get' });
+      throw err;
+    }
+  }
+
+  private async write(hash: string, output: unknown, ttlSeconds: number): Promise<void> {
+    const ttl = Math.max(1, Math.min(ttlSeconds, this.config.CACHE_MAX_TTL_SECONDS));
+    try {
+      await this.redis.set(this.keys.cache(hash), JSON.stringify({ output, stored_at: Date.now() }), 'EX', ttl);
+    } catch (err) {
+      this.metrics.redisErrors.inc({ operation: 'cache_set' });
+      throw err;
+    }
+  }
+}
+
+function problemFrom(body: ProblemBody): Problem {
+  const { type, status, detail, title: _t, instance: _i, correlation_id: _c, ...extensions } = body;
+  return new Problem(status, String(type).split(':').pop() ?? 'agent-error', detail ?? 'the agent call failed', {
+    extensions,
+  });
+}
+

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { baseConfigSchema, commaList, loadConfig } from '../kit/config.ts';
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+const agentUrl = z.url({ protocol: /^https?$/ }).optional();
+
+export const orchestratorConfigSchema = baseConfigSchema.extend({
+  PORT: int(8080, 0, 65535).describe('Orchestrator HTTP port.'),
+  API_KEYS: commaList(16).describe(
+    'Comma-separated API keys accepted as `Authorization: Bearer <key>` on `/v1` (each 16+ characters; from a Secret). Required.',
+  ),
+  AGENT_GIT_URL: agentUrl.describe('Base URL of the git agent pool (its Service).'),
+  AGENT_LLM_URL: agentUrl.describe('Base URL of the LLM router pool.'),
+  AGENT_OBSIDIAN_URL: agentUrl.describe('Base URL of the Obsidian agent pool.'),
+  AGENT_TIMEOUT_MS: int(10000, 10, 600000).describe('Timeout of one agent call.'),
+  BREAKER_ERROR_THRESHOLD_PERCENT: int(50, 1, 100).describe(
+    'Failure percentage in the rolling window that opens a pool breaker.',
+  ),
+  BREAKER_VOLUME_THRESHOLD: int(5, 1, 10000).describe('Calls in the window before the breaker may open.'),
+  BREAKER_ROLLING_WINDOW_MS: int(10000, 1000, 600000).describe('Breaker statistics window.'),
+  BREAKER_RESET_TIMEOUT_MS: int(10000, 100, 600000).describe(
+    'How long an open breaker rejects calls before letting one through (half-open).',
+  ),
+  ACTIONS_REFRESH_MS: int(30000, 500, 3600000).describe(
+    'How often each pool\u2019s action catalogue (`GET /v1/actions`) is refreshed.',
+  ),
+  POOL_HEALTH_POLL_MS: int(2000, 100, 60000).describe('How often the shared agent health is read from Redis.'),
+  AGENT_HEARTBEAT_TTL_MS: int(6000, 500, 600000).describe(
+    'An agent whose last heartbeat is older than this counts as gone.',
+  ),
+  CACHE_MAX_TTL_SECONDS: int(86400, 1, 30 * 86400).describe('Upper bound on any cached answer\u2019s TTL.'),
+  SINGLE_FLIGHT_WAIT_MS: int(15000, 10, 600000).describe(
+    'How long a request waits for another instance computing the same answer before computing it itself.',
+  ),
+  SESSION_TTL_SECONDS: int(86400, 60, 30 * 86400).describe('Session lifetime after its last write.'),
+  SESSION_MAX_TURNS: int(50, 1, 1000).describe('Turns kept per session (oldest dropped first).'),
+  SESSION_MAX_BYTES: int(262144, 1024, 16 * 1048576).describe('Largest stored session; a write beyond is 413.'),
+  TASK_RESULT_TTL_SECONDS: int(3600, 10, 7 * 86400).describe('How long an async task and its result are kept.'),
+  TASK_CLAIM_IDLE_MS: int(30000, 100, 3600000).describe(
+    'An async task held this long by an instance that has not finished it is claimed by another (must exceed AGENT_TIMEOUT_MS).',
+  ),
+  TASK_MAX_ATTEMPTS: int(3, 1, 20).describe('Attempts before an async task is stored as failed.'),
+  TASK_WORKER_CONCURRENCY: int(8, 1, 1000).describe('Async tasks one instance runs at once.'),
+  TASK_QUEUE_MAX_LENGTH: int(10000, 1, 10000000).describe('Pending async tasks per pool before new ones get 503.'),
+});
+
+export type OrchestratorConfig = z.infer<typeof orchestratorConfigSchema>;
+
+export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
+  return loadConfig(orchestratorConfigSchema, env);
+}
