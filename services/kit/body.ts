@@ -48,7 +48,13 @@ export function jsonBody(opts: { limit: number; maxDepth: number }): RequestHand
       });
     } catch (err) {
       const forbidden = err instanceof SyntaxError && /prototype/i.test(err.message);
-      next(badRequest(forbidden ? 'the body contains a forbidden key (__proto__ or constructor.prototype)' : 'the body is not valid JSON'));
+      next(
+        badRequest(
+          forbidden
+            ? 'the body contains a forbidden key (__proto__ or constructor.prototype)'
+            : 'the body is not valid JSON',
+        ),
+      );
       return;
     }
     if (jsonDepth(parsed) > opts.maxDepth) {

@@ -12,7 +12,10 @@ export class ConfigError extends Error {
 }
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
-const optionalNumber = z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().positive().optional());
+const optionalNumber = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z.coerce.number().positive().optional(),
+);
 
 /** `host:port` pairs separated by commas. */
 const hostPorts = z
@@ -45,8 +48,12 @@ export const baseConfigSchema = z.object({
   MAX_CONNECTIONS: int(1000, 1, 100000).describe(
     'Concurrent client connections accepted; more are answered 503 and closed (the seed 2.2 limit).',
   ),
-  BODY_LIMIT_BYTES: int(1048576, 1024, 64 * 1048576).describe('Largest accepted request body; larger is 413.'),
-  MAX_JSON_DEPTH: int(32, 2, 1000).describe('Deepest accepted JSON nesting in a request body; deeper is 400.'),
+  BODY_LIMIT_BYTES: int(1048576, 1024, 64 * 1048576).describe(
+    'Largest accepted request body; larger is 413.',
+  ),
+  MAX_JSON_DEPTH: int(32, 2, 1000).describe(
+    'Deepest accepted JSON nesting in a request body; deeper is 400.',
+  ),
   SHUTDOWN_DRAIN_DELAY_MS: int(5000, 0, 600000).describe(
     'After SIGTERM: how long to keep serving with readiness false, so load balancers stop sending.',
   ),
@@ -92,7 +99,12 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.length > 0 ? String(issue.path[0]) : '(environment)';
     const raw = env[name];
-    const shown = raw === undefined ? 'unset' : /KEY|PASSWORD|SECRET|TOKEN/.test(name) ? '<redacted>' : JSON.stringify(raw);
+    const shown =
+      raw === undefined
+        ? 'unset'
+        : /KEY|PASSWORD|SECRET|TOKEN/.test(name)
+          ? '<redacted>'
+          : JSON.stringify(raw);
     return `${name}: ${issue.message} (got ${shown})`;
   });
   throw new ConfigError(problems);

@@ -33,7 +33,11 @@ export class Health {
     return this.drainingSince !== undefined;
   }
 
-  report(): { status: HealthStatus; ready: boolean; checks: Record<string, CheckResult & { required: boolean }> } {
+  report(): {
+    status: HealthStatus;
+    ready: boolean;
+    checks: Record<string, CheckResult & { required: boolean }>;
+  } {
     const checks: Record<string, CheckResult & { required: boolean }> = {};
     let requiredFailing = false;
     let optionalFailing = false;

@@ -52,12 +52,15 @@ export function startHeartbeat(opts: {
 
   const timer = setInterval(() => void beat(), opts.intervalMs);
   timer.unref();
+  const onReady = () => void beat();
+  redis.on('ready', onReady);
   void beat();
 
   return {
     beat,
     stop: async () => {
       clearInterval(timer);
+      redis.off('ready', onReady);
       if (redis.status !== 'ready') return;
       await redis
         .multi()

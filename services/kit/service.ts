@@ -44,6 +44,7 @@ export class Service {
   readonly name: string;
   private readonly routes = new Map<string, Set<string>>();
   private readonly shutdownSteps: Array<{ name: string; run: () => Promise<void> | void }> = [];
+  private readonly drainListeners: Array<() => unknown> = [];
   private server: http.Server | undefined;
   private shuttingDown: Promise<void> | undefined;
 
@@ -71,7 +72,10 @@ export class Service {
         quietReqLogger: true,
         autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
         serializers: {
-          req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url?.slice(0, 512) }),
+          req: (req: { method: string; url: string }) => ({
+            method: req.method,
+            url: req.url?.slice(0, 512),
+          }),
           res: (res: { statusCode: number }) => ({ status: res.statusCode }),
         },
       }),
@@ -110,6 +114,11 @@ export class Service {
     this.app[method](path, ...handlers);
   }
 
+  /** Called as soon as draining starts (before the drain delay), e.g. to tell peers this instance is leaving. */
+  onDraining(fn: () => unknown): void {
+    this.drainListeners.push(fn);
+  }
+
   onShutdown(name: string, run: () => Promise<void> | void): void {
     this.shutdownSteps.push({ name, run });
   }
@@ -145,7 +154,13 @@ export class Service {
     server.on('connection', (socket: Socket) => {
       if (open >= limit) {
         refusedConnections.inc();
-        socket.end(rawProblemResponse(503, 'too-many-connections', `this instance holds its limit of ${limit} connections`));
+        socket.end(
+          rawProblemResponse(
+            503,
+            'too-many-connections',
+            `this instance holds its limit of ${limit} connections`,
+          ),
+        );
         socket.destroySoon();
         return;
       }
@@ -189,6 +204,13 @@ export class Service {
       this.health.startDraining();
       this.metrics.up.set(0);
       this.log.info({ reason, drain_delay_ms: SHUTDOWN_DRAIN_DELAY_MS }, 'draining');
+      for (const fn of this.drainListeners) {
+        try {
+          await fn();
+        } catch (err) {
+          this.log.warn({ err }, 'drain listener failed');
+        }
+      }
       await sleep(SHUTDOWN_DRAIN_DELAY_MS);
       const server = this.server;
       if (server) {
@@ -247,7 +269,11 @@ export class Service {
       const start = process.hrtime.bigint();
       res.once('finish', () => {
         const route = req.route?.path ? req.baseUrl + String(req.route.path) : 'unmatched';
-        const labels = { route, method: METHODS.has(req.method) ? req.method : 'OTHER', status: String(res.statusCode) };
+        const labels = {
+          route,
+          method: METHODS.has(req.method) ? req.method : 'OTHER',
+          status: String(res.statusCode),
+        };
         httpRequests.inc(labels);
         httpDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
       });
@@ -268,12 +294,17 @@ function toProblem(err: unknown, log: Logger): Problem {
   if (err instanceof Problem) return err;
   const e = err as { status?: number; type?: string; message?: string };
   if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    if (e.type === 'entity.too.large') return new Problem(413, 'payload-too-large', 'the request body is too large');
+    if (e.type === 'entity.too.large')
+      return new Problem(413, 'payload-too-large', 'the request body is too large');
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
       return new Problem(415, 'unsupported-media-type', 'unsupported content encoding');
     if (e.type === 'request.aborted') return new Problem(400, 'malformed-request', 'the request was aborted');
     return new Problem(e.status, 'bad-request', 'the request could not be read');
   }
   log.error({ err }, 'unhandled error');
-  return new Problem(500, 'internal-error', 'an unexpected error occurred; the correlation id locates it in the logs');
+  return new Problem(
+    500,
+    'internal-error',
+    'an unexpected error occurred; the correlation id locates it in the logs',
+  );
 }

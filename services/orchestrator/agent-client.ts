@@ -29,7 +29,9 @@ export class AgentClient {
   }
 
   async actions(correlationId: string): Promise<ActionDescriptor[]> {
-    const body = (await this.request('GET', '/v1/actions', undefined, correlationId)) as { actions?: unknown };
+    const body = (await this.request('GET', '/v1/actions', undefined, correlationId)) as {
+      actions?: unknown;
+    };
     if (!Array.isArray(body.actions)) throw this.failure(502, 'agent-bad-response', 'no actions list');
     return body.actions as ActionDescriptor[];
   }
@@ -49,11 +51,17 @@ export class AgentClient {
       { input },
       correlationId,
     )) as ResolveResponse;
-    if (typeof body?.version !== 'string') throw this.failure(502, 'agent-bad-response', 'no version in resolve');
+    if (typeof body?.version !== 'string')
+      throw this.failure(502, 'agent-bad-response', 'no version in resolve');
     return body.version;
   }
 
-  private async request(method: string, path: string, body: unknown, correlationId: string): Promise<unknown> {
+  private async request(
+    method: string,
+    path: string,
+    body: unknown,
+    correlationId: string,
+  ): Promise<unknown> {
     let res: Response;
     try {
       res = await fetch(this.baseUrl + path, {
@@ -89,9 +97,11 @@ export class AgentClient {
     }
     if (res.ok) return parsed;
     const agentProblem = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
-    const detail = typeof agentProblem.detail === 'string' ? agentProblem.detail.slice(0, 1000) : `HTTP ${res.status}`;
+    const detail =
+      typeof agentProblem.detail === 'string' ? agentProblem.detail.slice(0, 1000) : `HTTP ${res.status}`;
     if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
-      const slug = typeof agentProblem.type === 'string' ? agentProblem.type.split(':').pop()! : 'agent-rejected-input';
+      const slug =
+        typeof agentProblem.type === 'string' ? agentProblem.type.split(':').pop()! : 'agent-rejected-input';
       throw new AgentInputError(res.status, slug, `${this.pool} agent: ${detail}`, {
         extensions: {
           pool: this.pool,
@@ -100,7 +110,12 @@ export class AgentClient {
       });
     }
     const retryAfter = res.headers.get('retry-after');
-    throw this.failure(res.status === 503 || res.status === 429 ? 503 : 502, 'agent-error', `${this.pool} agent: ${detail}`, retryAfter);
+    throw this.failure(
+      res.status === 503 || res.status === 429 ? 503 : 502,
+      'agent-error',
+      `${this.pool} agent: ${detail}`,
+      retryAfter,
+    );
   }
 
   private failure(status: number, slug: string, detail: string, retryAfter?: string | null): AgentFailure {
@@ -110,4 +125,3 @@ export class AgentClient {
     });
   }
 }
-

@@ -8,19 +8,30 @@ export const taskRequestSchema = z
   .strictObject({
     agent: z.enum(AGENT_POOLS).describe('The agent pool that does the work.'),
     action: z.string().regex(ACTION_NAME).describe('An action the pool lists at its `GET /v1/actions`.'),
-    input: z.record(z.string(), z.unknown()).describe('The action input; the agent validates it against its schema.'),
-    session_id: z.string().regex(SESSION_ID).optional().describe('A session whose history the task reads and extends.'),
+    input: z
+      .record(z.string(), z.unknown())
+      .describe('The action input; the agent validates it against its schema.'),
+    session_id: z
+      .string()
+      .regex(SESSION_ID)
+      .optional()
+      .describe('A session whose history the task reads and extends.'),
     session_version: z
       .number()
       .int()
       .min(1)
       .optional()
       .describe('Optimistic concurrency: run only if the session is still at this version (else 409).'),
-    mode: z.enum(['sync', 'async']).default('sync').describe('`async` answers 202 at once with a status URL.'),
+    mode: z
+      .enum(['sync', 'async'])
+      .default('sync')
+      .describe('`async` answers 202 at once with a status URL.'),
     cache: z
       .enum(['use', 'bypass', 'refresh'])
       .default('use')
-      .describe('`use` answers from the cache when it can; `refresh` recomputes and stores; `bypass` neither reads nor writes.'),
+      .describe(
+        '`use` answers from the cache when it can; `refresh` recomputes and stores; `bypass` neither reads nor writes.',
+      ),
   })
   .refine((t) => t.session_version === undefined || t.session_id !== undefined, {
     message: 'session_version needs session_id',
@@ -34,7 +45,9 @@ export const sessionCreateSchema = z.strictObject({
 });
 
 export const sessionPatchSchema = z.strictObject({
-  data: z.record(z.string(), z.unknown()).describe('Keys to set in the session data (shallow merge; null removes a key).'),
+  data: z
+    .record(z.string(), z.unknown())
+    .describe('Keys to set in the session data (shallow merge; null removes a key).'),
 });
 
 /** Parses `body` with `schema` or throws a 400 problem naming each bad field. */
@@ -48,7 +61,10 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
         : issue.path.map(String).join('.') || '(body)',
     message: issue.message,
   }));
-  throw badRequest(`the request body is invalid: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
+  throw badRequest(
+    `the request body is invalid: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
+    errors,
+  );
 }
 
 /** Response bodies, documented in the OpenAPI document and checked against real responses by the tests. */
@@ -117,5 +133,8 @@ export const healthSchema = z.object({
   instance: z.string(),
   status: z.enum(['starting', 'ok', 'degraded', 'unavailable', 'draining']),
   ready: z.boolean(),
-  checks: z.record(z.string(), z.object({ ok: z.boolean(), required: z.boolean(), detail: z.unknown().optional() })),
+  checks: z.record(
+    z.string(),
+    z.object({ ok: z.boolean(), required: z.boolean(), detail: z.unknown().optional() }),
+  ),
 });

@@ -54,14 +54,20 @@ export function createOrchestrator(config: OrchestratorConfig) {
     res.type('application/json').send(openapi);
   });
 
-  app.use('/v1', requireApiKey(config.API_KEYS, () => metrics.authFailures.inc()));
+  app.use(
+    '/v1',
+    requireApiKey(config.API_KEYS, () => metrics.authFailures.inc()),
+  );
 
   service.route('post', '/v1/tasks', ...service.jsonBody(), async (req, res) => {
     const task = parseBody(taskRequestSchema, req.body);
     if (task.mode === 'async') {
       const record = await queue.submit(task, req.correlationId);
       const statusUrl = `/v1/tasks/${record.id}`;
-      res.status(202).location(statusUrl).json({ id: record.id, status: record.status, status_url: statusUrl });
+      res
+        .status(202)
+        .location(statusUrl)
+        .json({ id: record.id, status: record.status, status_url: statusUrl });
       return;
     }
     const outcome = await runner.execute(task, req.correlationId);
@@ -81,7 +87,11 @@ export function createOrchestrator(config: OrchestratorConfig) {
   service.route('post', '/v1/sessions', ...service.jsonBody(), async (req, res) => {
     const { data } = parseBody(sessionCreateSchema, req.body);
     const session = await sessions.create(data);
-    res.status(201).location(`/v1/sessions/${session.id}`).setHeader('ETag', `"${session.version}"`).json(session);
+    res
+      .status(201)
+      .location(`/v1/sessions/${session.id}`)
+      .setHeader('ETag', `"${session.version}"`)
+      .json(session);
   });
 
   service.route('get', '/v1/sessions/:id', async (req, res) => {

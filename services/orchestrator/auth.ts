@@ -22,9 +22,14 @@ export function requireApiKey(keys: string[], onFailure: () => void): RequestHan
     if (ok) return next();
     onFailure();
     next(
-      new Problem(401, 'unauthorized', header ? 'the API key is not valid' : 'an API key is required (Authorization: Bearer <key>)', {
-        headers: challenge,
-      }),
+      new Problem(
+        401,
+        'unauthorized',
+        header ? 'the API key is not valid' : 'an API key is required (Authorization: Bearer <key>)',
+        {
+          headers: challenge,
+        },
+      ),
     );
   };
 }

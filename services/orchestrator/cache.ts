@@ -29,7 +29,9 @@ const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
 
 export function cacheKey(parts: CacheKeyParts): string {
   const canonical = canonicalize({ v: KEY_SCHEMA_VERSION, ...parts });
-  return createHash('sha256').update(canonical ?? '').digest('hex');
+  return createHash('sha256')
+    .update(canonical ?? '')
+    .digest('hex');
 }
 
 /**
@@ -133,7 +135,8 @@ export class TaskCache {
         this.metrics.redisErrors.inc({ operation: 'flight_lock' });
         break;
       }
-      if (acquired) return { output: await this.lead(hash, token, ttlSeconds, compute), computedHere: !waited };
+      if (acquired)
+        return { output: await this.lead(hash, token, ttlSeconds, compute), computedHere: !waited };
       waited = true;
       const outcome = await this.follow(hash, deadline);
       if (outcome.kind === 'answer') {
@@ -184,7 +187,8 @@ export class TaskCache {
           .get(this.keys.flightError(hash))
           .exists(this.keys.flightLock(hash))
           .exec()) as [[null, string | null], [null, string | null], [null, number]];
-        if (value !== null) return { kind: 'answer', output: (JSON.parse(value) as { output: unknown }).output };
+        if (value !== null)
+          return { kind: 'answer', output: (JSON.parse(value) as { output: unknown }).output };
         if (error !== null) return { kind: 'error', problem: problemFrom(JSON.parse(error) as ProblemBody) };
         if (lock === 0) return { kind: 'gone' };
       } catch {
@@ -227,7 +231,12 @@ export class TaskCache {
   private async write(hash: string, output: unknown, ttlSeconds: number): Promise<void> {
     const ttl = Math.max(1, Math.min(ttlSeconds, this.config.CACHE_MAX_TTL_SECONDS));
     try {
-      await this.redis.set(this.keys.cache(hash), JSON.stringify({ output, stored_at: Date.now() }), 'EX', ttl);
+      await this.redis.set(
+        this.keys.cache(hash),
+        JSON.stringify({ output, stored_at: Date.now() }),
+        'EX',
+        ttl,
+      );
     } catch (err) {
       this.metrics.redisErrors.inc({ operation: 'cache_set' });
       throw err;
@@ -237,8 +246,12 @@ export class TaskCache {
 
 function problemFrom(body: ProblemBody): Problem {
   const { type, status, detail, title: _t, instance: _i, correlation_id: _c, ...extensions } = body;
-  return new Problem(status, String(type).split(':').pop() ?? 'agent-error', detail ?? 'the agent call failed', {
-    extensions,
-  });
+  return new Problem(
+    status,
+    String(type).split(':').pop() ?? 'agent-error',
+    detail ?? 'the agent call failed',
+    {
+      extensions,
+    },
+  );
 }
-

@@ -24,7 +24,9 @@ export const orchestratorConfigSchema = baseConfigSchema.extend({
   ACTIONS_REFRESH_MS: int(30000, 500, 3600000).describe(
     'How often each pool\u2019s action catalogue (`GET /v1/actions`) is refreshed.',
   ),
-  POOL_HEALTH_POLL_MS: int(2000, 100, 60000).describe('How often the shared agent health is read from Redis.'),
+  POOL_HEALTH_POLL_MS: int(2000, 100, 60000).describe(
+    'How often the shared agent health is read from Redis.',
+  ),
   AGENT_HEARTBEAT_TTL_MS: int(6000, 500, 600000).describe(
     'An agent whose last heartbeat is older than this counts as gone.',
   ),
@@ -34,14 +36,20 @@ export const orchestratorConfigSchema = baseConfigSchema.extend({
   ),
   SESSION_TTL_SECONDS: int(86400, 60, 30 * 86400).describe('Session lifetime after its last write.'),
   SESSION_MAX_TURNS: int(50, 1, 1000).describe('Turns kept per session (oldest dropped first).'),
-  SESSION_MAX_BYTES: int(262144, 1024, 16 * 1048576).describe('Largest stored session; a write beyond is 413.'),
-  TASK_RESULT_TTL_SECONDS: int(3600, 10, 7 * 86400).describe('How long an async task and its result are kept.'),
+  SESSION_MAX_BYTES: int(262144, 1024, 16 * 1048576).describe(
+    'Largest stored session; a write beyond is 413.',
+  ),
+  TASK_RESULT_TTL_SECONDS: int(3600, 10, 7 * 86400).describe(
+    'How long an async task and its result are kept.',
+  ),
   TASK_CLAIM_IDLE_MS: int(30000, 100, 3600000).describe(
     'An async task held this long by an instance that has not finished it is claimed by another (must exceed AGENT_TIMEOUT_MS).',
   ),
   TASK_MAX_ATTEMPTS: int(3, 1, 20).describe('Attempts before an async task is stored as failed.'),
   TASK_WORKER_CONCURRENCY: int(8, 1, 1000).describe('Async tasks one instance runs at once.'),
-  TASK_QUEUE_MAX_LENGTH: int(10000, 1, 10000000).describe('Pending async tasks per pool before new ones get 503.'),
+  TASK_QUEUE_MAX_LENGTH: int(10000, 1, 10000000).describe(
+    'Pending async tasks per pool before new ones get 503.',
+  ),
 });
 
 export type OrchestratorConfig = z.infer<typeof orchestratorConfigSchema>;

@@ -12,21 +12,34 @@ import {
 } from './api-schemas.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ref('Problem') } },
+});
 
 const correlationHeader = {
   name: 'X-Correlation-ID',
   in: 'header',
   required: false,
-  description: 'Request id (1-64 of [A-Za-z0-9._-]); another value is replaced by a new UUID. Echoed on every response.',
+  description:
+    'Request id (1-64 of [A-Za-z0-9._-]); another value is replaced by a new UUID. Echoed on every response.',
   schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
 };
-const idParam = (description: string) => ({ name: 'id', in: 'path', required: true, description, schema: { type: 'string' } });
+const idParam = (description: string) => ({
+  name: 'id',
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string' },
+});
 const responseHeaders = {
   'X-Correlation-ID': { schema: { type: 'string' }, description: 'The request\u2019s correlation id.' },
   'X-Served-By': { schema: { type: 'string' }, description: 'The orchestrator instance that answered.' },
@@ -34,7 +47,9 @@ const responseHeaders = {
 const common = {
   '401': problem('Missing or invalid API key.'),
   '415': problem('The body is not JSON.'),
-  '503': problem('A dependency is unavailable (Redis for sessions and async tasks, an agent pool whose breaker is open).'),
+  '503': problem(
+    'A dependency is unavailable (Redis for sessions and async tasks, an agent pool whose breaker is open).',
+  ),
 };
 
 /** The OpenAPI 3.1 description served at /openapi.json; request and response schemas come from api-schemas.ts. */
@@ -50,7 +65,9 @@ export function openApiDocument(): Record<string, unknown> {
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS.' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS.' },
+      },
       schemas: {
         Problem: schema(problemSchema),
         TaskRequest: schema(taskRequestSchema, 'input'),
@@ -75,7 +92,10 @@ export function openApiDocument(): Record<string, unknown> {
               description: 'The agent\u2019s output.',
               headers: {
                 ...responseHeaders,
-                'X-Cache': { schema: { type: 'string', enum: ['HIT', 'MISS', 'BYPASS'] }, description: 'Where the answer came from.' },
+                'X-Cache': {
+                  schema: { type: 'string', enum: ['HIT', 'MISS', 'BYPASS'] },
+                  description: 'Where the answer came from.',
+                },
               },
               content: json('TaskResult'),
             },
@@ -114,7 +134,11 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [correlationHeader],
           requestBody: { required: false, content: json('SessionCreate') },
           responses: {
-            '201': { description: 'Created.', headers: { ...responseHeaders, ETag: { schema: { type: 'string' } } }, content: json('Session') },
+            '201': {
+              description: 'Created.',
+              headers: { ...responseHeaders, ETag: { schema: { type: 'string' } } },
+              content: json('Session'),
+            },
             '400': problem('Invalid body.'),
             ...common,
           },
@@ -126,7 +150,11 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Read a session.',
           parameters: [idParam('Session id.'), correlationHeader],
           responses: {
-            '200': { description: 'The session; ETag is its version.', headers: responseHeaders, content: json('Session') },
+            '200': {
+              description: 'The session; ETag is its version.',
+              headers: responseHeaders,
+              content: json('Session'),
+            },
             '404': problem('No such session.'),
             '401': common['401'],
             '503': common['503'],
@@ -138,11 +166,21 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [
             idParam('Session id.'),
             correlationHeader,
-            { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'Expected version, e.g. "3".' },
+            {
+              name: 'If-Match',
+              in: 'header',
+              required: false,
+              schema: { type: 'string' },
+              description: 'Expected version, e.g. "3".',
+            },
           ],
           requestBody: { required: true, content: json('SessionPatch') },
           responses: {
-            '200': { description: 'The updated session.', headers: responseHeaders, content: json('Session') },
+            '200': {
+              description: 'The updated session.',
+              headers: responseHeaders,
+              content: json('Session'),
+            },
             '400': problem('Invalid body or If-Match.'),
             '404': problem('No such session.'),
             '409': problem('Too many concurrent writers; retry.'),
@@ -165,7 +203,8 @@ export function openApiDocument(): Record<string, unknown> {
       '/health': {
         get: {
           operationId: 'health',
-          summary: 'Readiness with detail: 200 while serving (status ok or degraded), 503 while starting, draining or unavailable.',
+          summary:
+            'Readiness with detail: 200 while serving (status ok or degraded), 503 while starting, draining or unavailable.',
           security: [],
           responses: {
             '200': { description: 'Serving.', content: json('Health') },
@@ -178,22 +217,40 @@ export function openApiDocument(): Record<string, unknown> {
           operationId: 'ready',
           summary: 'Same as /health.',
           security: [],
-          responses: { '200': { description: 'Serving.', content: json('Health') }, '503': { description: 'Not serving.', content: json('Health') } },
+          responses: {
+            '200': { description: 'Serving.', content: json('Health') },
+            '503': { description: 'Not serving.', content: json('Health') },
+          },
         },
       },
       '/health/live': {
-        get: { operationId: 'live', summary: 'Liveness: 200 while the process runs.', security: [], responses: { '200': { description: 'Alive.' } } },
+        get: {
+          operationId: 'live',
+          summary: 'Liveness: 200 while the process runs.',
+          security: [],
+          responses: { '200': { description: 'Alive.' } },
+        },
       },
       '/metrics': {
         get: {
           operationId: 'metrics',
           summary: 'Prometheus metrics, all named orchestrator_*.',
           security: [],
-          responses: { '200': { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
+          responses: {
+            '200': {
+              description: 'Prometheus text format.',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
         },
       },
       '/openapi.json': {
-        get: { operationId: 'openapi', summary: 'This document.', security: [], responses: { '200': { description: 'OpenAPI 3.1.' } } },
+        get: {
+          operationId: 'openapi',
+          summary: 'This document.',
+          security: [],
+          responses: { '200': { description: 'OpenAPI 3.1.' } },
+        },
       },
     },
   };

@@ -120,7 +120,11 @@ export class AgentPools {
   }
 
   /** The action's descriptor; `undefined` when the pool's catalogue is not known yet (pool unreachable). */
-  async describe(poolName: AgentPool, action: string, correlationId: string): Promise<ActionDescriptor | undefined> {
+  async describe(
+    poolName: AgentPool,
+    action: string,
+    correlationId: string,
+  ): Promise<ActionDescriptor | undefined> {
     const pool = this.pool(poolName);
     if (!pool.catalog && Date.now() - pool.catalogFetchedAt > CATALOG_RETRY_MS) {
       await this.refreshCatalog(pool, correlationId);
@@ -129,14 +133,24 @@ export class AgentPools {
     const descriptor = pool.catalog.get(action);
     if (!descriptor) {
       throw new Problem(400, 'unknown-action', `the ${poolName} agent has no action "${action}"`, {
-        extensions: { errors: [{ field: 'action', message: `one of: ${[...pool.catalog.keys()].join(', ')}` }] },
+        extensions: {
+          errors: [{ field: 'action', message: `one of: ${[...pool.catalog.keys()].join(', ')}` }],
+        },
       });
     }
     return descriptor;
   }
 
-  run(poolName: AgentPool, action: string, input: unknown, session: { id: string; turns: unknown[] } | undefined, correlationId: string) {
-    return this.call(poolName, (client) => client.run(action, { input, ...(session ? { session } : {}) }, correlationId));
+  run(
+    poolName: AgentPool,
+    action: string,
+    input: unknown,
+    session: { id: string; turns: unknown[] } | undefined,
+    correlationId: string,
+  ) {
+    return this.call(poolName, (client) =>
+      client.run(action, { input, ...(session ? { session } : {}) }, correlationId),
+    );
   }
 
   resolve(poolName: AgentPool, action: string, input: unknown, correlationId: string): Promise<string> {
@@ -168,7 +182,11 @@ export class AgentPools {
     const pool = this.pool(poolName);
     const client = pool.client;
     if (!client) {
-      throw new Problem(503, 'agent-not-configured', `no address is configured for the ${poolName} agent pool`);
+      throw new Problem(
+        503,
+        'agent-not-configured',
+        `no address is configured for the ${poolName} agent pool`,
+      );
     }
     const { agentCalls, agentCallDuration } = this.metrics;
     const start = process.hrtime.bigint();
@@ -245,7 +263,8 @@ export class AgentPools {
     const key = this.keys.breaker(msg.pool);
     try {
       const multi = this.redis.multi();
-      if (msg.state === 'open') multi.set(key, JSON.stringify(msg), 'PX', this.config.BREAKER_RESET_TIMEOUT_MS);
+      if (msg.state === 'open')
+        multi.set(key, JSON.stringify(msg), 'PX', this.config.BREAKER_RESET_TIMEOUT_MS);
       else multi.del(key);
       await multi.publish(this.keys.breakerChannel, JSON.stringify(msg)).exec();
     } catch (err) {
@@ -304,7 +323,8 @@ export class AgentPools {
       const actions = await pool.client.actions(correlationId);
       pool.catalog = new Map(actions.filter((a) => a && typeof a.name === 'string').map((a) => [a.name, a]));
     } catch (err) {
-      if (!pool.catalog) this.log.warn({ pool: pool.name, err: (err as Error).message }, 'action catalogue unavailable');
+      if (!pool.catalog)
+        this.log.warn({ pool: pool.name, err: (err as Error).message }, 'action catalogue unavailable');
     }
   }
 

@@ -50,7 +50,12 @@ export class SessionStore {
   private readonly config: OrchestratorConfig;
   private readonly metrics: OrchestratorMetrics;
 
-  constructor(deps: { redis: Redis; keys: RedisKeys; config: OrchestratorConfig; metrics: OrchestratorMetrics }) {
+  constructor(deps: {
+    redis: Redis;
+    keys: RedisKeys;
+    config: OrchestratorConfig;
+    metrics: OrchestratorMetrics;
+  }) {
     this.redis = deps.redis;
     this.keys = deps.keys;
     this.config = deps.config;
@@ -72,7 +77,11 @@ export class SessionStore {
     await this.op('create', async () => {
       const key = this.keys.session(session.id);
       // HSET of fresh random key is idempotent: a resend writes the same fields again.
-      await this.redis.multi().hset(key, 'v', '1', 'w', 'create', 'doc', doc).expire(key, this.config.SESSION_TTL_SECONDS).exec();
+      await this.redis
+        .multi()
+        .hset(key, 'v', '1', 'w', 'create', 'doc', doc)
+        .expire(key, this.config.SESSION_TTL_SECONDS)
+        .exec();
     });
     return session;
   }
@@ -101,7 +110,11 @@ export class SessionStore {
    * still at that version (else 409). Without it a concurrent write is re-read and `change` re-applied,
    * so nothing is lost either way.
    */
-  async update(id: string, expectedVersion: number | undefined, change: (s: Session) => Session): Promise<Session> {
+  async update(
+    id: string,
+    expectedVersion: number | undefined,
+    change: (s: Session) => Session,
+  ): Promise<Session> {
     const writeId = randomUUID();
     for (let attempt = 0; attempt < CAS_RETRIES; attempt += 1) {
       const current = await this.get(id);
@@ -134,7 +147,9 @@ export class SessionStore {
       if (result === 0) throw notFound('no such session (it may have expired)');
       if (expectedVersion !== undefined) {
         this.metrics.sessionOps.inc({ operation: 'update', result: 'conflict' });
-        throw conflict('the session was changed by another request', { current_version: current.version + 1 });
+        throw conflict('the session was changed by another request', {
+          current_version: current.version + 1,
+        });
       }
     }
     this.metrics.sessionOps.inc({ operation: 'update', result: 'conflict' });
@@ -144,7 +159,11 @@ export class SessionStore {
   private serialize(session: Session): string {
     const doc = JSON.stringify(session);
     if (Buffer.byteLength(doc) > this.config.SESSION_MAX_BYTES) {
-      throw new Problem(413, 'session-too-large', `a session may hold at most ${this.config.SESSION_MAX_BYTES} bytes`);
+      throw new Problem(
+        413,
+        'session-too-large',
+        `a session may hold at most ${this.config.SESSION_MAX_BYTES} bytes`,
+      );
     }
     return doc;
   }
@@ -156,7 +175,11 @@ export class SessionStore {
   private async op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     if (this.redis.status !== 'ready') {
       this.metrics.sessionOps.inc({ operation, result: 'error' });
-      throw unavailable('session-store-unavailable', 'session state is unavailable while Redis is unreachable', 2);
+      throw unavailable(
+        'session-store-unavailable',
+        'session state is unavailable while Redis is unreachable',
+        2,
+      );
     }
     try {
       const result = await fn();

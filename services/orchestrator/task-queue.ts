@@ -61,6 +61,8 @@ return 1
  */
 export class TaskQueue {
   private running = false;
+  /** Aborted by stop(), so no loop sits out a sleep before noticing. */
+  private readonly stopping = new AbortController();
   private readonly active = new Set<Promise<void>>();
   private loops: Promise<void>[] = [];
   private metricsTimer: NodeJS.Timeout | undefined;
@@ -93,14 +95,22 @@ export class TaskQueue {
     this.metrics = deps.metrics;
     this.log = deps.log;
     this.runner = deps.runner;
-    const urls = { git: deps.config.AGENT_GIT_URL, llm: deps.config.AGENT_LLM_URL, obsidian: deps.config.AGENT_OBSIDIAN_URL };
+    const urls = {
+      git: deps.config.AGENT_GIT_URL,
+      llm: deps.config.AGENT_LLM_URL,
+      obsidian: deps.config.AGENT_OBSIDIAN_URL,
+    };
     this.pools = AGENT_POOLS.filter((p) => urls[p] !== undefined);
   }
 
   async submit(task: TaskRequest, correlationId: string): Promise<TaskRecord> {
     if (this.redis.status !== 'ready' || this.writer.status !== 'ready') {
       this.metrics.asyncTasks.inc({ pool: task.agent, event: 'rejected' });
-      throw unavailable('queue-unavailable', 'async tasks cannot be accepted while Redis is unreachable; use mode "sync" or retry', 2);
+      throw unavailable(
+        'queue-unavailable',
+        'async tasks cannot be accepted while Redis is unreachable; use mode "sync" or retry',
+        2,
+      );
     }
     const stream = this.keys.taskStream(task.agent);
     const record: TaskRecord = {
@@ -146,7 +156,8 @@ export class TaskQueue {
 
   async get(id: string): Promise<TaskRecord> {
     if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound('no such task');
-    if (this.redis.status !== 'ready') throw unavailable('queue-unavailable', 'task state is unavailable while Redis is unreachable', 2);
+    if (this.redis.status !== 'ready')
+      throw unavailable('queue-unavailable', 'task state is unavailable while Redis is unreachable', 2);
     let raw: Record<string, string>;
     try {
       raw = await this.redis.hgetall(this.keys.task(id));
@@ -183,9 +194,14 @@ export class TaskQueue {
   /** Stops taking tasks and waits (bounded by the caller) for the ones running here. Unfinished ones are claimed by others. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     clearInterval(this.metricsTimer);
     this.blocking.disconnect();
     await Promise.allSettled([...this.loops, ...this.active]);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 
   private get free(): number {
@@ -211,13 +227,13 @@ export class TaskQueue {
     let groupsReady = false;
     while (this.running) {
       if (this.free <= 0) {
-        await Promise.race([...this.active, sleep(1000)]);
+        await Promise.race([...this.active, this.pause(1000)]);
         continue;
       }
       if (!groupsReady) groupsReady = await this.ensureGroups();
       if (!groupsReady || this.blocking.status !== 'ready') {
         if (this.blocking.status === 'wait') void this.blocking.connect().catch(() => undefined);
-        await sleep(250);
+        await this.pause(250);
         continue;
       }
       try {
@@ -241,7 +257,7 @@ export class TaskQueue {
         if (!this.running) break;
         if ((err as Error).message.includes('NOGROUP')) groupsReady = false;
         this.metrics.redisErrors.inc({ operation: 'task_read' });
-        await sleep(250);
+        await this.pause(250);
       }
     }
   }
@@ -250,7 +266,7 @@ export class TaskQueue {
   private async claimLoop(): Promise<void> {
     const interval = Math.max(100, Math.min(5000, Math.floor(this.config.TASK_CLAIM_IDLE_MS / 2)));
     while (this.running) {
-      await sleep(interval);
+      await this.pause(interval);
       if (!this.running || this.redis.status !== 'ready' || this.free <= 0) continue;
       for (const pool of this.pools) {
         const stream = this.keys.taskStream(pool);
@@ -279,7 +295,12 @@ export class TaskQueue {
     this.active.add(job);
   }
 
-  private async process(stream: string, entryId: string, fields: string[], reclaimed: boolean): Promise<void> {
+  private async process(
+    stream: string,
+    entryId: string,
+    fields: string[],
+    reclaimed: boolean,
+  ): Promise<void> {
     const field = (name: string) => fields[fields.indexOf(name) + 1];
     const id = field('task') ?? '';
     const correlationId = field('correlation_id') ?? id;
@@ -293,7 +314,11 @@ export class TaskQueue {
         }
         const now = new Date().toISOString();
         const exhausted = JSON.stringify(
-          new Problem(500, 'task-attempts-exhausted', `the task failed ${this.config.TASK_MAX_ATTEMPTS} times`).body(correlationId),
+          new Problem(
+            500,
+            'task-attempts-exhausted',
+            `the task failed ${this.config.TASK_MAX_ATTEMPTS} times`,
+          ).body(correlationId),
         );
         const verdict = (await this.redis.eval(
           START,
@@ -325,19 +350,40 @@ export class TaskQueue {
             await this.acknowledge(stream, entryId);
           } else {
             // Left pending: claimed again after TASK_CLAIM_IDLE_MS, which spaces the retries.
-            await this.redis.hset(key, 'status', 'queued', 'last_error', JSON.stringify(problem.body(correlationId)));
-            this.log.warn({ task_id: id, attempts, err: problem.message }, 'async task attempt failed; will retry');
+            await this.redis.hset(
+              key,
+              'status',
+              'queued',
+              'last_error',
+              JSON.stringify(problem.body(correlationId)),
+            );
+            this.log.warn(
+              { task_id: id, attempts, err: problem.message },
+              'async task attempt failed; will retry',
+            );
           }
         }
       } catch (err) {
         this.metrics.redisErrors.inc({ operation: 'task_process' });
-        this.log.warn({ task_id: id, err: (err as Error).message }, 'async task bookkeeping failed; it will be claimed again');
+        this.log.warn(
+          { task_id: id, err: (err as Error).message },
+          'async task bookkeeping failed; it will be claimed again',
+        );
       }
     });
   }
 
   private async finish(key: string, status: TaskStatus, field: string, value: string): Promise<void> {
-    await this.redis.eval(FINISH, 1, key, status, new Date().toISOString(), field, value, this.config.TASK_RESULT_TTL_SECONDS);
+    await this.redis.eval(
+      FINISH,
+      1,
+      key,
+      status,
+      new Date().toISOString(),
+      field,
+      value,
+      this.config.TASK_RESULT_TTL_SECONDS,
+    );
   }
 
   private async acknowledge(stream: string, entryId: string): Promise<void> {
@@ -349,10 +395,11 @@ export class TaskQueue {
     for (const pool of this.pools) {
       const stream = this.keys.taskStream(pool);
       try {
-        const [[, length], [, first]] = (await this.redis.multi().xlen(stream).xrange(stream, '-', '+', 'COUNT', 1).exec()) as [
-          [null, number],
-          [null, Array<[string, string[]]>],
-        ];
+        const [[, length], [, first]] = (await this.redis
+          .multi()
+          .xlen(stream)
+          .xrange(stream, '-', '+', 'COUNT', 1)
+          .exec()) as [[null, number], [null, Array<[string, string[]]>]];
         this.metrics.queueLength.set({ pool }, length);
         const oldest = first[0] ? Number(first[0][0].split('-')[0]) : Date.now();
         this.metrics.queueOldestAge.set({ pool }, Math.max(0, (Date.now() - oldest) / 1000));

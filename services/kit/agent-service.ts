@@ -1,0 +1,209 @@
+import type { Request } from 'express';
+import { z } from 'zod';
+import { ACTION_NAME, type ActionDescriptor, type AgentPool } from './agent-contract.ts';
+import { baseConfigSchema } from './config.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import { redisKeys } from './keys.ts';
+import { client, LATENCY_BUCKETS } from './metrics.ts';
+import { Problem, badRequest, notFound } from './problem.ts';
+import { closeRedis, createRedis, type Redis } from './redis.ts';
+import { Service } from './service.ts';
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+export const agentConfigSchema = baseConfigSchema.extend({
+  PORT: int(9000, 0, 65535).describe('Agent HTTP port.'),
+  AGENT_ADVERTISE_URL: z
+    .string()
+    .optional()
+    .describe('URL this instance reports in its heartbeat (informational).'),
+  HEARTBEAT_INTERVAL_MS: int(2000, 100, 60000).describe('How often an agent reports its health to Redis.'),
+  HEARTBEAT_TTL_MS: int(6000, 300, 600000).describe('How long one heartbeat stays valid.'),
+});
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+export interface ActionContext {
+  correlationId: string;
+  session?: { id: string; turns: unknown[] };
+  signal: AbortSignal;
+}
+
+/** One action an agent offers: its input schema, cache policy and implementation. */
+export interface AgentAction<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  input: S;
+  cacheable: boolean;
+  ttl_seconds: number;
+  /** Current version of the state the answer depends on (see ActionDescriptor.resolve). */
+  resolve?: (input: z.infer<S>, ctx: ActionContext) => Promise<string>;
+  run: (input: z.infer<S>, ctx: ActionContext) => Promise<unknown>;
+}
+
+export const defineAction = <S extends z.ZodType>(action: AgentAction<S>): AgentAction =>
+  action as unknown as AgentAction;
+
+const actionRequestSchema = z.strictObject({
+  input: z.unknown(),
+  session: z.strictObject({ id: z.string().max(64), turns: z.array(z.unknown()) }).optional(),
+});
+
+/**
+ * An agent pool instance: the service kit plus the agent contract (GET /v1/actions,
+ * POST /v1/actions/{name}, POST /v1/actions/{name}/resolve), input validation before any work,
+ * `agent_*` metrics labelled with the pool, and a heartbeat to Redis.
+ */
+export function createAgentService(opts: {
+  pool: AgentPool;
+  serviceName: string;
+  config: AgentConfig;
+  actions: AgentAction[];
+  /** Extra health detail and status reported in the heartbeat. */
+  healthDetail?: () => Record<string, unknown>;
+}) {
+  const { config, pool } = opts;
+  const service = new Service({
+    name: opts.serviceName,
+    metricPrefix: 'agent_',
+    config,
+    metricLabels: { pool },
+  });
+  const registers = [service.metrics.registry];
+  const actionCalls = new client.Counter({
+    name: 'agent_actions_total',
+    help: 'Actions run, by action and outcome (success, invalid_input, client_error, error).',
+    labelNames: ['action', 'outcome'] as const,
+    registers,
+  });
+  const actionDuration = new client.Histogram({
+    name: 'agent_action_duration_seconds',
+    help: 'Action latency, by action and outcome.',
+    labelNames: ['action', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+
+  const actions = new Map<string, AgentAction>();
+  for (const action of opts.actions) {
+    if (!ACTION_NAME.test(action.name)) throw new Error(`bad action name ${action.name}`);
+    actions.set(action.name, action);
+  }
+  const catalogue: ActionDescriptor[] = opts.actions.map((a) => ({
+    name: a.name,
+    description: a.description,
+    input_schema: z.toJSONSchema(a.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+    cacheable: a.cacheable,
+    ttl_seconds: a.ttl_seconds,
+    ...(a.resolve ? { resolve: true } : {}),
+  }));
+  const catalogueBody = JSON.stringify({ pool, actions: catalogue });
+
+  const lookup = (req: Request): AgentAction => {
+    const action = actions.get(String(req.params.name));
+    if (!action) throw notFound(`no action named "${String(req.params.name).slice(0, 64)}"`);
+    return action;
+  };
+  const parseInput = (action: AgentAction, body: unknown) => {
+    const envelope = actionRequestSchema.safeParse(body);
+    if (!envelope.success) throw badRequest('the body must be {"input": ..., "session"?: {...}}');
+    const input = action.input.safeParse(envelope.data.input);
+    if (!input.success) {
+      const errors = input.error.issues.map((i) => ({
+        field: ['input', ...i.path.map(String), ...(i.code === 'unrecognized_keys' ? i.keys : [])].join('.'),
+        message: i.message,
+      }));
+      throw badRequest(`invalid input: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
+    }
+    return { input: input.data, session: envelope.data.session };
+  };
+  const context = (req: Request, session?: { id: string; turns: unknown[] }): ActionContext => {
+    const controller = new AbortController();
+    req.once('close', () => {
+      if (!req.complete || req.destroyed) controller.abort();
+    });
+    return { correlationId: req.correlationId, signal: controller.signal, ...(session ? { session } : {}) };
+  };
+
+  service.route('get', '/v1/actions', (_req, res) => {
+    res.type('application/json').send(catalogueBody);
+  });
+  service.route('post', '/v1/actions/:name', ...service.jsonBody(), async (req, res) => {
+    const action = lookup(req);
+    const start = process.hrtime.bigint();
+    let outcome = 'error';
+    try {
+      const { input, session } = (() => {
+        try {
+          return parseInput(action, req.body);
+        } catch (err) {
+          outcome = 'invalid_input';
+          throw err;
+        }
+      })();
+      const output = await action.run(input, context(req, session));
+      outcome = 'success';
+      res.json({ output });
+    } catch (err) {
+      if (outcome !== 'invalid_input')
+        outcome = err instanceof Problem && err.status < 500 ? 'client_error' : 'error';
+      throw err;
+    } finally {
+      actionCalls.inc({ action: action.name, outcome });
+      actionDuration.observe({ action: action.name, outcome }, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  });
+  service.route('post', '/v1/actions/:name/resolve', ...service.jsonBody(), async (req, res) => {
+    const action = lookup(req);
+    if (!action.resolve) throw notFound(`action "${action.name}" has no resolve step`);
+    const { input } = parseInput(action, req.body);
+    res.json({ version: await action.resolve(input, context(req)) });
+  });
+  service.finish();
+
+  let redis: Redis | undefined;
+  let heartbeat: ReturnType<typeof startHeartbeat> | undefined;
+  if (config.REDIS_URL || config.REDIS_SENTINELS) {
+    redis = createRedis(config, 'command', service.log, `${pool}:${config.INSTANCE_ID}`);
+    service.health.register('redis', false, () => ({
+      ok: redis!.status === 'ready',
+      detail: { status: redis!.status },
+    }));
+  }
+  service.onShutdown('leave the pool', async () => {
+    await heartbeat?.stop();
+  });
+  service.onShutdown('close redis', async () => {
+    if (redis) await closeRedis(redis);
+  });
+
+  return {
+    service,
+    app: service.app,
+    async start(port = config.PORT, host = config.HOST) {
+      const server = await service.listen(port, host);
+      const address = server.address();
+      const bound = typeof address === 'object' && address ? address.port : port;
+      if (redis) {
+        heartbeat = startHeartbeat({
+          redis,
+          keys: redisKeys(config.REDIS_KEY_PREFIX),
+          pool,
+          instance: config.INSTANCE_ID,
+          intervalMs: config.HEARTBEAT_INTERVAL_MS,
+          ttlMs: config.HEARTBEAT_TTL_MS,
+          log: service.log,
+          report: () => ({
+            status: service.health.draining ? 'draining' : 'ok',
+            url: config.AGENT_ADVERTISE_URL ?? `http://${host}:${bound}`,
+            ...(opts.healthDetail ? { detail: opts.healthDetail() } : {}),
+          }),
+        });
+        // Report "draining" at once, so orchestrators count this instance out before it stops.
+        service.onDraining(() => heartbeat?.beat());
+      }
+      service.log.info({ port: bound, pool }, 'agent listening');
+      return { server, port: bound };
+    },
+    stop: () => service.shutdown(),
+  };
+}

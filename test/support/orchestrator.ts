@@ -1,0 +1,27 @@
+import { createOrchestrator, type Orchestrator } from '../../services/orchestrator/app.ts';
+import { loadOrchestratorConfig } from '../../services/orchestrator/config.ts';
+
+export const API_KEY = 'test-api-key-0123456789abcdef';
+export const auth = { Authorization: `Bearer ${API_KEY}` };
+
+/** An in-process orchestrator instance listening on a free loopback port, with test-sized timings. */
+export async function startOrchestrator(
+  env: Record<string, string>,
+): Promise<Orchestrator & { url: string; port: number }> {
+  const config = loadOrchestratorConfig({
+    HOST: '127.0.0.1',
+    API_KEYS: API_KEY,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SHUTDOWN_DRAIN_DELAY_MS: '0',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    AGENT_TIMEOUT_MS: '2000',
+    POOL_HEALTH_POLL_MS: '200',
+    AGENT_HEARTBEAT_TTL_MS: '1000',
+    BREAKER_RESET_TIMEOUT_MS: '5000',
+    REDIS_COMMAND_TIMEOUT_MS: '500',
+    ...env,
+  });
+  const orchestrator = createOrchestrator(config);
+  const { port } = await orchestrator.start(0, '127.0.0.1');
+  return Object.assign(orchestrator, { url: `http://127.0.0.1:${port}`, port });
+}
