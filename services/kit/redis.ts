@@ -79,7 +79,13 @@ export function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
 /** Closes politely, or hard when the server is unreachable (QUIT would wait for a reconnect). */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'ready') {
-    await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      redis.quit().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1000))),
+    ]);
+    clearTimeout(timer);
   }
-  redis.disconnect();
+  // After a QUIT the stream is closed; disconnect() would then arm a 2 s timer that nothing clears.
+  if (redis.status !== 'end') redis.disconnect();
 }
