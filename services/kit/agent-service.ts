@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ACTION_NAME, type ActionDescriptor, type AgentPool } from './agent-contract.ts';
 import { baseConfigSchema } from './config.ts';
@@ -116,10 +116,11 @@ export function createAgentService(opts: {
     }
     return { input: input.data, session: envelope.data.session };
   };
-  const context = (req: Request, session?: { id: string; turns: unknown[] }): ActionContext => {
+  const context = (req: Request, res: Response, session?: { id: string; turns: unknown[] }): ActionContext => {
     const controller = new AbortController();
-    req.once('close', () => {
-      if (!req.complete || req.destroyed) controller.abort();
+    // The caller hung up (for example its timeout fired) before we answered: stop the work.
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
     });
     return { correlationId: req.correlationId, signal: controller.signal, ...(session ? { session } : {}) };
   };
@@ -140,7 +141,7 @@ export function createAgentService(opts: {
           throw err;
         }
       })();
-      const output = await action.run(input, context(req, session));
+      const output = await action.run(input, context(req, res, session));
       outcome = 'success';
       res.json({ output });
     } catch (err) {
@@ -156,7 +157,7 @@ export function createAgentService(opts: {
     const action = lookup(req);
     if (!action.resolve) throw notFound(`action "${action.name}" has no resolve step`);
     const { input } = parseInput(action, req.body);
-    res.json({ version: await action.resolve(input, context(req)) });
+    res.json({ version: await action.resolve(input, context(req, res)) });
   });
   service.finish();
 
