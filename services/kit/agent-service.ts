@@ -116,7 +116,11 @@ export function createAgentService(opts: {
     }
     return { input: input.data, session: envelope.data.session };
   };
-  const context = (req: Request, res: Response, session?: { id: string; turns: unknown[] }): ActionContext => {
+  const context = (
+    req: Request,
+    res: Response,
+    session?: { id: string; turns: unknown[] },
+  ): ActionContext => {
     const controller = new AbortController();
     // The caller hung up (for example its timeout fired) before we answered: stop the work.
     res.once('close', () => {

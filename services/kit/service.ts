@@ -45,6 +45,8 @@ export class Service {
   private readonly routes = new Map<string, Set<string>>();
   private readonly shutdownSteps: Array<{ name: string; run: () => Promise<void> | void }> = [];
   private readonly drainListeners: Array<() => unknown> = [];
+  private readonly scrapeHooks: Array<() => Promise<void>> = [];
+  private templates: Array<{ path: string; re: RegExp }> = [];
   private server: http.Server | undefined;
   private shuttingDown: Promise<void> | undefined;
 
@@ -96,6 +98,7 @@ export class Service {
       res.json({ status: 'alive', service: this.name, instance: config.INSTANCE_ID });
     });
     this.route('get', '/metrics', async (_req, res) => {
+      await this.refreshScrapeHooks();
       res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
   }
@@ -119,15 +122,36 @@ export class Service {
     this.drainListeners.push(fn);
   }
 
+  /** Runs before each scrape to refresh gauges read from elsewhere (Redis); bounded so a scrape never hangs. */
+  onScrape(fn: () => Promise<void>): void {
+    this.scrapeHooks.push(fn);
+  }
+
+  private async refreshScrapeHooks(): Promise<void> {
+    if (this.scrapeHooks.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(this.scrapeHooks.map((fn) => fn())),
+      new Promise((resolve) => (timer = setTimeout(resolve, SCRAPE_HOOK_BOUND_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
   onShutdown(name: string, run: () => Promise<void> | void): void {
     this.shutdownSteps.push({ name, run });
   }
 
+  /** The route template a request matched, or would have matched had auth or validation not stopped it. */
+  private routeOf(req: Request): string {
+    if (req.route?.path) return req.baseUrl + String(req.route.path);
+    return this.templates.find((k) => k.re.test(req.path))?.path ?? 'unmatched';
+  }
+
   /** Adds the 404/405 fallback and the problem-details error handler; call after the last route. */
   finish(): this {
-    const known = [...this.routes.keys()].map((path) => ({ path, re: templateRegExp(path) }));
+    this.templates = [...this.routes.keys()].map((path) => ({ path, re: templateRegExp(path) }));
     this.app.use((req, res, next) => {
-      const match = known.find((k) => k.re.test(req.path));
+      const match = this.templates.find((k) => k.re.test(req.path));
       if (match) {
         const allow = [...this.routes.get(match.path)!].join(', ');
         res.setHeader('Allow', allow);
@@ -268,9 +292,8 @@ export class Service {
     return (req, res, next) => {
       const start = process.hrtime.bigint();
       res.once('finish', () => {
-        const route = req.route?.path ? req.baseUrl + String(req.route.path) : 'unmatched';
         const labels = {
-          route,
+          route: this.routeOf(req),
           method: METHODS.has(req.method) ? req.method : 'OTHER',
           status: String(res.statusCode),
         };
@@ -282,6 +305,7 @@ export class Service {
   }
 }
 
+const SCRAPE_HOOK_BOUND_MS = 1000;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function templateRegExp(path: string): RegExp {

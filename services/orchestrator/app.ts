@@ -135,6 +135,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
     res.status(204).end();
   });
 
+  service.onScrape(() => queue.reportQueues());
   service.finish();
 
   service.onShutdown('stop async workers', () => queue.stop());

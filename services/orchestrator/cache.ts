@@ -124,7 +124,8 @@ export class TaskCache {
 
   private async flight(hash: string, ttlSeconds: number, compute: () => Promise<unknown>) {
     const deadline = Date.now() + this.config.SINGLE_FLIGHT_WAIT_MS;
-    const lockMs = this.config.AGENT_TIMEOUT_MS * 2 + 1000;
+    // The leader's work is one agent call, bounded by AGENT_TIMEOUT_MS; a dead leader's lock lapses soon after.
+    const lockMs = this.config.AGENT_TIMEOUT_MS + 2000;
     let waited = false;
     for (let attempt = 0; Date.now() < deadline; attempt += 1) {
       const token = randomUUID();

@@ -42,8 +42,8 @@ export const orchestratorConfigSchema = baseConfigSchema.extend({
   TASK_RESULT_TTL_SECONDS: int(3600, 10, 7 * 86400).describe(
     'How long an async task and its result are kept.',
   ),
-  TASK_CLAIM_IDLE_MS: int(30000, 100, 3600000).describe(
-    'An async task held this long by an instance that has not finished it is claimed by another (must exceed AGENT_TIMEOUT_MS).',
+  TASK_CLAIM_IDLE_MS: int(15000, 100, 3600000).describe(
+    'A running async task whose instance has not renewed its claim for this long (the instance died) is taken over by another.',
   ),
   TASK_MAX_ATTEMPTS: int(3, 1, 20).describe('Attempts before an async task is stored as failed.'),
   TASK_WORKER_CONCURRENCY: int(8, 1, 1000).describe('Async tasks one instance runs at once.'),

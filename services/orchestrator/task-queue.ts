@@ -64,8 +64,9 @@ export class TaskQueue {
   /** Aborted by stop(), so no loop sits out a sleep before noticing. */
   private readonly stopping = new AbortController();
   private readonly active = new Set<Promise<void>>();
+  /** Stream entries this instance is working on, whose claim it keeps renewing. */
+  private readonly held = new Map<string, string>();
   private loops: Promise<void>[] = [];
-  private metricsTimer: NodeJS.Timeout | undefined;
   private readonly redis: Redis;
   private readonly writer: Redis;
   private readonly blocking: Redis;
@@ -186,16 +187,12 @@ export class TaskQueue {
     if (this.pools.length === 0) return;
     this.running = true;
     this.loops = [this.readLoop(), this.claimLoop()];
-    this.metricsTimer = setInterval(() => void this.reportQueues(), 2000);
-    this.metricsTimer.unref();
-    void this.reportQueues();
   }
 
   /** Stops taking tasks and waits (bounded by the caller) for the ones running here. Unfinished ones are claimed by others. */
   async stop(): Promise<void> {
     this.running = false;
     this.stopping.abort();
-    clearInterval(this.metricsTimer);
     this.blocking.disconnect();
     await Promise.allSettled([...this.loops, ...this.active]);
   }
@@ -262,12 +259,17 @@ export class TaskQueue {
     }
   }
 
-  /** Takes over tasks another instance (or this one, before a crash) held longer than TASK_CLAIM_IDLE_MS. */
+  /**
+   * Renews this instance's claim on the tasks it is running (so a long task is not taken from a live
+   * consumer), then takes over tasks whose consumer has not renewed them for TASK_CLAIM_IDLE_MS: it died.
+   */
   private async claimLoop(): Promise<void> {
-    const interval = Math.max(100, Math.min(5000, Math.floor(this.config.TASK_CLAIM_IDLE_MS / 2)));
+    const interval = Math.max(100, Math.min(5000, Math.floor(this.config.TASK_CLAIM_IDLE_MS / 3)));
     while (this.running) {
       await this.pause(interval);
-      if (!this.running || this.redis.status !== 'ready' || this.free <= 0) continue;
+      if (!this.running || this.redis.status !== 'ready') continue;
+      await this.renewClaims();
+      if (this.free <= 0) continue;
       for (const pool of this.pools) {
         const stream = this.keys.taskStream(pool);
         try {
@@ -290,8 +292,24 @@ export class TaskQueue {
     }
   }
 
+  private async renewClaims(): Promise<void> {
+    const byStream = new Map<string, string[]>();
+    for (const [entryId, stream] of this.held)
+      byStream.set(stream, [...(byStream.get(stream) ?? []), entryId]);
+    for (const [stream, ids] of byStream) {
+      await this.redis
+        .xclaim(stream, this.keys.taskGroup, this.config.INSTANCE_ID, 0, ...ids, 'JUSTID')
+        .catch(() => this.metrics.redisErrors.inc({ operation: 'task_renew' }));
+    }
+  }
+
   private spawn(stream: string, entryId: string, fields: string[], reclaimed: boolean): void {
-    const job = this.process(stream, entryId, fields, reclaimed).finally(() => this.active.delete(job));
+    if (this.held.has(entryId)) return; // already running here
+    this.held.set(entryId, stream);
+    const job = this.process(stream, entryId, fields, reclaimed).finally(() => {
+      this.active.delete(job);
+      this.held.delete(entryId);
+    });
     this.active.add(job);
   }
 
@@ -390,7 +408,8 @@ export class TaskQueue {
     await this.redis.multi().xack(stream, this.keys.taskGroup, entryId).xdel(stream, entryId).exec();
   }
 
-  private async reportQueues(): Promise<void> {
+  /** Sets the queue gauges from the streams (called before each scrape). */
+  async reportQueues(): Promise<void> {
     if (this.redis.status !== 'ready') return;
     for (const pool of this.pools) {
       const stream = this.keys.taskStream(pool);

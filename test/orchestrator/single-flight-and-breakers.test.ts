@@ -27,12 +27,15 @@ afterAll(async () => {
   await redis.close();
 });
 
-const task = (url: string, body: Record<string, unknown>) => request(url).post('/v1/tasks').set(auth).send(body);
+const task = (url: string, body: Record<string, unknown>) =>
+  request(url).post('/v1/tasks').set(auth).send(body);
 
 test('single flight: 50 concurrent identical requests over two instances run the agent once', async () => {
   const body = { agent: 'git', action: 'slow', input: { ms: 300, tag: `sf-${Date.now()}` } };
   const before = agent.calls('slow');
-  const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => task(i % 2 ? a.url : b.url, body)));
+  const responses = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => task(i % 2 ? a.url : b.url, body)),
+  );
   expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
   expect(agent.calls('slow') - before).toBe(1);
   const caches = responses.map((r) => r.headers['x-cache']);
@@ -46,7 +49,9 @@ test('single flight: waiters get the leader\u2019s failure instead of calling a 
   agent.control.failWith = 500;
   try {
     const before = agent.calls('slow');
-    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => task(i % 2 ? a.url : b.url, body)));
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => task(i % 2 ? a.url : b.url, body)),
+    );
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(502));
     expect(agent.calls('slow') - before).toBe(1);
   } finally {
@@ -87,7 +92,9 @@ test('a breaker opened on one instance short-circuits the others within a second
     expect(health.body.checks.agent_pools.detail.git.breaker).toBe('open');
     const metrics = await request(b.url).get('/metrics');
     expect(metrics.text).toMatch(/orchestrator_circuit_breaker_state\{pool="git",state="open"\} 1/);
-    expect(metrics.text).toMatch(/orchestrator_agent_calls_total\{pool="git",outcome="short_circuit"\} [1-9]/);
+    expect(metrics.text).toMatch(
+      /orchestrator_agent_calls_total\{pool="git",outcome="short_circuit"\} [1-9]/,
+    );
 
     const c = await startOrchestrator({ ...env(), INSTANCE_ID: 'orch-c' });
     try {

@@ -84,6 +84,9 @@ export async function startRedis() {
     url: `redis://127.0.0.1:${port}`,
     start,
     stop,
+    /** SIGSTOP: the server keeps its connections but answers nothing, like a hung host. */
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { API_KEY } from './orchestrator.ts';
+import { freePort } from './redis-server.ts';
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** Every JSON log line the process has written so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Runs `node services/orchestrator/main.ts` as its own process, the way production runs it. */
+export async function spawnOrchestrator(env: Record<string, string>): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['services/orchestrator/main.ts'], {
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      API_KEYS: API_KEY,
+      LOG_LEVEL: 'info',
+      AGENT_TIMEOUT_MS: '2000',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ raw: line });
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i += 1) {
+    if (child.exitCode !== null) throw new Error(`orchestrator exited ${child.exitCode}: ${stderr}`);
+    if (logs.some((l) => l.msg === 'orchestrator listening')) {
+      return { child, port, url, logs, exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
+    }
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`orchestrator did not start: ${stderr}`);
+}
