@@ -68,11 +68,25 @@ export class Service {
     app.use(this.correlation());
     app.use(
       pinoHttp({
-        logger: this.log,
+        logger: createLogger({ ...logOpts, withContext: false }),
         genReqId: (req) => (req as Request).correlationId,
         customAttributeKeys: { reqId: 'correlation_id' },
         quietReqLogger: true,
         autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
+        // 5xx is an error of ours, except 503/504 (a dependency is down or slow: warn); 4xx is the caller's.
+        customLogLevel: (_req, res, err) =>
+          err || res.statusCode >= 500
+            ? res.statusCode === 503 || res.statusCode === 504
+              ? 'warn'
+              : 'error'
+            : 'info',
+        customSuccessMessage: () => 'request completed',
+        customErrorMessage: () => 'request failed',
+        // The status says what failed; a stack trace of pino-http's own placeholder error says nothing.
+        customErrorObject: (_req, _res, _err, value: Record<string, unknown>) => ({
+          res: value.res,
+          responseTime: value.responseTime,
+        }),
         serializers: {
           req: (req: { method: string; url: string }) => ({
             method: req.method,

@@ -191,3 +191,42 @@ test('connections beyond MAX_CONNECTIONS get a 503 problem and the instance keep
     await orch.stop();
   }
 });
+
+test('every log line of a request carries its correlation id once, with service and instance', async () => {
+  const orch = await spawnOrchestrator({
+    REDIS_URL: redis.url,
+    AGENT_GIT_URL: 'http://127.0.0.1:9', // nothing listens: the call fails and the breaker opens
+    BREAKER_VOLUME_THRESHOLD: '1',
+    INSTANCE_ID: 'log-check',
+    SHUTDOWN_DRAIN_DELAY_MS: '0',
+  });
+  children.push(orch);
+  const id = `trace-${Date.now()}`;
+  const res = await request(orch.url)
+    .post('/v1/tasks')
+    .set(auth)
+    .set('X-Correlation-ID', id)
+    .send({ agent: 'git', action: 'echo', input: {} });
+  expect(res.status).toBe(503);
+  expect(res.body.correlation_id).toBe(id);
+  await waitFor('the access log line', () =>
+    orch.logs.some((l) => l.correlation_id === id && l.msg === 'request failed'),
+  );
+  const mine = orch.lines.filter((line) => line.includes(id));
+  expect(mine.length).toBeGreaterThanOrEqual(2); // the breaker warning inside the request, and the access log line
+  for (const line of mine) {
+    expect(line.match(/"correlation_id"/g)).toHaveLength(1);
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ correlation_id: id, service: 'orchestrator', instance: 'log-check' });
+  }
+  expect(orch.logs.find((l) => l.correlation_id === id && l.msg === 'circuit breaker open')).toMatchObject({
+    level: 'warn',
+    pool: 'git',
+  });
+  expect(orch.logs.find((l) => l.msg === 'request failed')).toMatchObject({
+    level: 'warn',
+    res: { status: 503 },
+  });
+  orch.kill('SIGTERM');
+  expect(await orch.exited).toBe(0);
+});

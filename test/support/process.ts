@@ -7,8 +7,9 @@ export interface ServiceProcess {
   child: ChildProcess;
   port: number;
   url: string;
-  /** Every JSON log line the process has written so far. */
+  /** Every JSON log line the process has written so far, parsed, and as written. */
   logs: Array<Record<string, unknown>>;
+  lines: string[];
   /** Resolves with the exit code (or signal name) once the process has exited. */
   exited: Promise<number | string>;
   kill(signal?: NodeJS.Signals): void;
@@ -30,12 +31,14 @@ export async function spawnOrchestrator(env: Record<string, string>): Promise<Se
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
+  const lines: string[] = [];
   let buffered = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
       try {
         logs.push(JSON.parse(line) as Record<string, unknown>);
       } catch {
@@ -52,7 +55,7 @@ export async function spawnOrchestrator(env: Record<string, string>): Promise<Se
   for (let i = 0; i < 200; i += 1) {
     if (child.exitCode !== null) throw new Error(`orchestrator exited ${child.exitCode}: ${stderr}`);
     if (logs.some((l) => l.msg === 'orchestrator listening')) {
-      return { child, port, url, logs, exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
+      return { child, port, url, logs, lines, exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
     }
     await sleep(50);
   }
