@@ -1,4 +1,4 @@
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import sjson from 'secure-json-parse';
 import { Problem, badRequest } from './problem.ts';
 
@@ -18,10 +18,16 @@ export function jsonDepth(value: unknown): number {
 /**
  * Reads a JSON request body: 415 unless the media type is JSON, 413 past `limit` bytes, 400 for
  * malformed JSON, for `__proto__`/`constructor.prototype` keys and for nesting deeper than `maxDepth`.
+ * With `optional`, a request with no body at all passes with `req.body` undefined.
  */
-export function jsonBody(opts: { limit: number; maxDepth: number }): RequestHandler[] {
+export function jsonBody(opts: { limit: number; maxDepth: number; optional?: boolean }): RequestHandler[] {
   const raw = express.raw({ type: () => true, limit: opts.limit });
+  const absent = (req: Request) =>
+    !req.headers['content-type'] &&
+    !req.headers['transfer-encoding'] &&
+    (req.headers['content-length'] ?? '0') === '0';
   const requireJson: RequestHandler = (req, _res, next) => {
+    if (opts.optional && absent(req)) return next();
     const contentType = req.headers['content-type'];
     if (!contentType || !req.is(['application/json', 'application/*+json'])) {
       next(new Problem(415, 'unsupported-media-type', 'the request body must be application/json'));
@@ -35,6 +41,10 @@ export function jsonBody(opts: { limit: number; maxDepth: number }): RequestHand
     next();
   };
   const parse: RequestHandler = (req, _res, next) => {
+    if (opts.optional && absent(req)) {
+      req.body = undefined;
+      return next();
+    }
     const buffer: unknown = req.body;
     if (!Buffer.isBuffer(buffer) || buffer.length === 0) {
       next(badRequest('the request body is empty; a JSON object is required'));
@@ -47,7 +57,8 @@ export function jsonBody(opts: { limit: number; maxDepth: number }): RequestHand
         constructorAction: 'error',
       });
     } catch (err) {
-      const forbidden = err instanceof SyntaxError && /prototype/i.test(err.message);
+      const forbidden =
+        err instanceof SyntaxError && err.message === 'Object contains forbidden prototype property';
       next(
         badRequest(
           forbidden

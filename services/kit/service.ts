@@ -117,9 +117,9 @@ export class Service {
     });
   }
 
-  /** JSON body middleware with this service's limits. */
-  jsonBody(): RequestHandler[] {
-    return jsonBody({ limit: this.config.BODY_LIMIT_BYTES, maxDepth: this.config.MAX_JSON_DEPTH });
+  /** JSON body middleware with this service's limits; `optional` lets a request without a body through. */
+  jsonBody(opts: { optional?: boolean } = {}): RequestHandler[] {
+    return jsonBody({ limit: this.config.BODY_LIMIT_BYTES, maxDepth: this.config.MAX_JSON_DEPTH, ...opts });
   }
 
   /** Registers a route; its path template becomes the `route` metric label, and other methods get 405. */
@@ -183,7 +183,11 @@ export class Service {
 
   /** Starts listening. Connections past MAX_CONNECTIONS get a 503 problem and are closed. */
   async listen(port: number, host = this.config.HOST): Promise<http.Server> {
-    const server = http.createServer({ keepAliveTimeout: this.config.KEEP_ALIVE_TIMEOUT_MS }, this.app);
+    // Node would answer a missing Host itself, outside our problem format; the kit checks it instead.
+    const server = http.createServer(
+      { keepAliveTimeout: this.config.KEEP_ALIVE_TIMEOUT_MS, requireHostHeader: false },
+      this.app,
+    );
     server.headersTimeout = Math.max(this.config.KEEP_ALIVE_TIMEOUT_MS + 1000, 60000);
     server.requestTimeout = 120000;
     const limit = this.config.MAX_CONNECTIONS;
@@ -297,6 +301,16 @@ export class Service {
       res.setHeader('X-Correlation-ID', id);
       res.setHeader('X-Served-By', instance);
       if (this.health.draining) res.setHeader('Connection', 'close');
+      if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && !req.headers.host) {
+        // RFC 9112 3.2: an HTTP/1.1 request without Host is malformed; answer it and close, as Node would.
+        res.setHeader('Connection', 'close');
+        sendProblem(
+          res,
+          new Problem(400, 'malformed-request', 'an HTTP/1.1 request needs a Host header'),
+          id,
+        );
+        return;
+      }
       withCorrelationId(id, next);
     };
   }

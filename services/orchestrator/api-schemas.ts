@@ -69,7 +69,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
 
 /** Response bodies, documented in the OpenAPI document and checked against real responses by the tests. */
 export const problemSchema = z
-  .object({
+  .looseObject({
     type: z.string(),
     title: z.string(),
     status: z.number().int(),
@@ -77,8 +77,14 @@ export const problemSchema = z
     instance: z.string().optional(),
     correlation_id: z.string().optional(),
     errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    current_version: z
+      .number()
+      .int()
+      .optional()
+      .describe('On session conflicts: the version the session is at.'),
+    pool: z.string().optional().describe('On agent failures: the pool concerned.'),
   })
-  .describe('RFC 9457 problem details.');
+  .describe('RFC 9457 problem details; extension members may follow.');
 
 const sessionRef = z.object({ id: z.string(), version: z.number().int() });
 

@@ -84,8 +84,8 @@ export function createOrchestrator(config: OrchestratorConfig) {
     res.json(await queue.get(String(req.params.id)));
   });
 
-  service.route('post', '/v1/sessions', ...service.jsonBody(), async (req, res) => {
-    const { data } = parseBody(sessionCreateSchema, req.body);
+  service.route('post', '/v1/sessions', ...service.jsonBody({ optional: true }), async (req, res) => {
+    const { data } = parseBody(sessionCreateSchema, req.body ?? {});
     const session = await sessions.create(data);
     res
       .status(201)
@@ -104,7 +104,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
     const { data } = parseBody(sessionPatchSchema, req.body);
     const ifMatch = req.headers['if-match'];
     let expected: number | undefined;
-    if (ifMatch !== undefined) {
+    if (ifMatch !== undefined && ifMatch.trim() !== '*') {
       const m = /^"?(\d{1,15})"?$/.exec(ifMatch.trim());
       if (!m) throw new Problem(400, 'validation-error', 'If-Match must be a session version such as "3"');
       expected = Number(m[1]);

@@ -13,7 +13,7 @@ export function requireApiKey(keys: string[], onFailure: () => void): RequestHan
   const challenge = { 'WWW-Authenticate': 'Bearer realm="phoenix-orch"' };
   return (req, _res, next) => {
     const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(header) : null;
+    const match = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header) : null;
     let ok = false;
     if (match) {
       const presented = digest(match[1]!);

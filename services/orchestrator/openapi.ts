@@ -70,7 +70,11 @@ export function openApiDocument(): Record<string, unknown> {
       },
       schemas: {
         Problem: schema(problemSchema),
-        TaskRequest: schema(taskRequestSchema, 'input'),
+        // zod's refine() does not reach JSON Schema; state the same rule here.
+        TaskRequest: {
+          ...schema(taskRequestSchema, 'input'),
+          dependentRequired: { session_version: ['session_id'] },
+        },
         TaskResult: schema(taskResultSchema),
         TaskAccepted: schema(taskAcceptedSchema),
         TaskStatus: schema(taskStatusSchema),
@@ -228,7 +232,24 @@ export function openApiDocument(): Record<string, unknown> {
           operationId: 'live',
           summary: 'Liveness: 200 while the process runs.',
           security: [],
-          responses: { '200': { description: 'Alive.' } },
+          responses: {
+            '200': {
+              description: 'Alive.',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['status', 'service', 'instance'],
+                    properties: {
+                      status: { const: 'alive' },
+                      service: { type: 'string' },
+                      instance: { type: 'string' },
+                    },
+                  },
+                },
+              },
+            },
+          },
         },
       },
       '/metrics': {
@@ -249,7 +270,12 @@ export function openApiDocument(): Record<string, unknown> {
           operationId: 'openapi',
           summary: 'This document.',
           security: [],
-          responses: { '200': { description: 'OpenAPI 3.1.' } },
+          responses: {
+            '200': {
+              description: 'OpenAPI 3.1.',
+              content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } },
+            },
+          },
         },
       },
     },

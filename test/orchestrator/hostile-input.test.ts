@@ -98,6 +98,13 @@ const cases: Case[] = [
   { name: 'two JSON documents', raw: '{"a":1}{"b":2}', status: 400, type: 'validation-error' },
   { name: 'NaN', raw: 'NaN', status: 400, type: 'validation-error' },
   {
+    name: 'malformed JSON that mentions "prototype"',
+    raw: '{"prototype": x}',
+    status: 400,
+    type: 'validation-error',
+    check: detailMatches(/not valid JSON/),
+  },
+  {
     name: 'bytes that are not UTF-8',
     raw: Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0xc3]),
     status: 400,

@@ -11,7 +11,13 @@ import { Problem } from '../../services/kit/problem.ts';
  * version its `versioned` action resolves to.
  */
 export async function startTestAgent(
-  opts: { pool?: AgentPool; redisUrl?: string; instance?: string; env?: Record<string, string> } = {},
+  opts: {
+    pool?: AgentPool;
+    redisUrl?: string;
+    instance?: string;
+    port?: number;
+    env?: Record<string, string>;
+  } = {},
 ) {
   const pool = opts.pool ?? 'git';
   const control = {
@@ -105,13 +111,14 @@ export async function startTestAgent(
     ...opts.env,
   });
   const agent = createAgentService({ pool, serviceName: `test-${pool}-agent`, config, actions });
-  const { port } = await agent.start(0, '127.0.0.1');
+  const { port } = await agent.start(opts.port ?? 0, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     control,
     calls: (name: string) => control.calls.get(name) ?? 0,
     stop: () => agent.stop(),
+    service: agent.service,
   };
 }
 
