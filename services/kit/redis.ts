@@ -57,9 +57,20 @@ export function createRedis(config: BaseConfig, role: RedisRole, log: Logger, na
     lastError = '';
     log.info({ role }, 'redis ready');
   });
-  redis.on('+switch-master' as 'ready', () => log.warn({ role }, 'redis primary switched'));
+  // ioredis gives up for good ('end') when its failover detector disconnects while a reconnect through
+  // the Sentinels is in flight. Only closeRedis() may end a connection: anything else is restarted.
+  redis.on('end', () => {
+    if (closing.has(redis)) return;
+    log.warn({ role }, 'redis connection ended unexpectedly; reconnecting');
+    const timer = setTimeout(() => {
+      if (!closing.has(redis) && redis.status === 'end') redis.connect().catch(() => undefined);
+    }, RETRY_CAP_MS);
+    timer.unref();
+  });
   return redis;
 }
+
+const closing = new WeakSet<Redis>();
 
 /** Resolves once `redis` is ready, or after `timeoutMs` (it keeps reconnecting in the background either way). */
 export function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
@@ -78,6 +89,7 @@ export function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
 
 /** Closes politely, or hard when the server is unreachable (QUIT would wait for a reconnect). */
 export async function closeRedis(redis: Redis): Promise<void> {
+  closing.add(redis);
   if (redis.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

@@ -39,6 +39,15 @@ export const orchestratorConfigSchema = baseConfigSchema.extend({
   SESSION_MAX_BYTES: int(262144, 1024, 16 * 1048576).describe(
     'Largest stored session; a write beyond is 413.',
   ),
+  SESSION_REPLICA_ACKS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .optional()
+    .describe(
+      'Replicas that must confirm a session write (Redis WAIT) before it is acknowledged; unconfirmed writes answer 503. Default 1 with Sentinels, 0 with a single Redis.',
+    ),
   TASK_RESULT_TTL_SECONDS: int(3600, 10, 7 * 86400).describe(
     'How long an async task and its result are kept.',
   ),

@@ -62,6 +62,30 @@ export class SessionStore {
     this.metrics = deps.metrics;
   }
 
+  /** Replicas that must hold a session write before we acknowledge it, so a failover cannot lose it. */
+  private get replicaAcks(): number {
+    return this.config.SESSION_REPLICA_ACKS ?? (this.config.REDIS_SENTINELS ? 1 : 0);
+  }
+
+  /**
+   * Redis replication is asynchronous: WAIT until enough replicas hold the write. If they do not in
+   * time the write may or may not survive a failover, so it is not acknowledged (the caller reads the
+   * session's version to see whether it landed).
+   */
+  private async confirmReplicated(): Promise<void> {
+    const needed = this.replicaAcks;
+    if (needed === 0) return;
+    const acked = await this.redis.wait(needed, Math.floor(this.config.REDIS_COMMAND_TIMEOUT_MS / 2));
+    if (acked < needed) {
+      this.metrics.sessionOps.inc({ operation: 'replicate', result: 'error' });
+      throw unavailable(
+        'session-write-unconfirmed',
+        `the session write reached ${acked} of ${needed} required replicas in time; read the session before retrying`,
+        1,
+      );
+    }
+  }
+
   async create(data: Record<string, unknown>): Promise<Session> {
     const now = new Date();
     const session: Session = {
@@ -82,6 +106,7 @@ export class SessionStore {
         .hset(key, 'v', '1', 'w', 'create', 'doc', doc)
         .expire(key, this.config.SESSION_TTL_SECONDS)
         .exec();
+      await this.confirmReplicated();
     });
     return session;
   }
@@ -143,7 +168,10 @@ export class SessionStore {
           this.config.SESSION_TTL_SECONDS,
         )) as [number, number];
       });
-      if (result === 2) return next;
+      if (result === 2) {
+        await this.op('replicate', () => this.confirmReplicated());
+        return next;
+      }
       if (result === 0) throw notFound('no such session (it may have expired)');
       if (expectedVersion !== undefined) {
         this.metrics.sessionOps.inc({ operation: 'update', result: 'conflict' });
