@@ -1,15 +1,13 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ACTION_NAME, type ActionDescriptor, type AgentPool } from './agent-contract.ts';
-import { baseConfigSchema } from './config.ts';
+import { baseConfigSchema, int } from './config.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { redisKeys } from './keys.ts';
 import { client, LATENCY_BUCKETS } from './metrics.ts';
 import { Problem, badRequest, notFound } from './problem.ts';
 import { closeRedis, createRedis, type Redis } from './redis.ts';
 import { Service } from './service.ts';
-
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
 export const agentConfigSchema = baseConfigSchema.extend({
   PORT: int(9000, 0, 65535).describe('Agent HTTP port.'),

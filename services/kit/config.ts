@@ -11,7 +11,9 @@ export class ConfigError extends Error {
   }
 }
 
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+/** An integer variable with a default and bounds. */
+export const int = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
 const optionalNumber = z.preprocess(
   (v) => (v === '' ? undefined : v),
   z.coerce.number().positive().optional(),

@@ -133,8 +133,9 @@ export class TaskCache {
       try {
         acquired = (await this.redis.set(this.keys.flightLock(hash), token, 'PX', lockMs, 'NX')) === 'OK';
       } catch {
+        // Redis failed under us: answer uncached rather than fail the request.
         this.metrics.redisErrors.inc({ operation: 'flight_lock' });
-        break;
+        return { output: await compute(), computedHere: true };
       }
       if (acquired)
         return { output: await this.lead(hash, token, ttlSeconds, compute), computedHere: !waited };

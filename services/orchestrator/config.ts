@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { baseConfigSchema, commaList, loadConfig } from '../kit/config.ts';
+import { baseConfigSchema, commaList, int, loadConfig } from '../kit/config.ts';
 
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 const agentUrl = z.url({ protocol: /^https?$/ }).optional();
 
 export const orchestratorConfigSchema = baseConfigSchema.extend({
