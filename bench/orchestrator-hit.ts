@@ -57,6 +57,35 @@ const RSS_GOAL_MIB = 150;
 /** Above this, CPU used by processes this bench did not start is reported as disturbing the run. */
 const OTHERS_WARN_CORES = 0.1;
 
+/** CPUs this process may run on, from `taskset -p -c` ("pid 1's current affinity list: 0-3,6"). */
+function affinity(): number[] | undefined {
+  try {
+    const out = execFileSync('taskset', ['-p', '-c', String(process.pid)], { encoding: 'utf8' });
+    const list = out.slice(out.lastIndexOf(':') + 1).trim();
+    return list.split(',').flatMap((part) => {
+      const [a, b] = part.split('-').map(Number);
+      return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_, i) => a! + i);
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU pinning: with two or more CPUs and taskset, the server under test (bare Express, then the
+ * orchestrator) runs alone on the last CPU and everything else this bench starts (wrk, Redis, the test
+ * agent, this script) on the others. So each server gets one core of its own, and the scheduler cannot
+ * move Redis or wrk onto it mid-run. BENCH_PIN=0 turns it off.
+ */
+const CPUS = process.env.BENCH_PIN === '0' ? undefined : affinity();
+const PIN =
+  CPUS !== undefined && CPUS.length >= 2 ? { server: CPUS.at(-1)!, load: CPUS.slice(0, -1) } : undefined;
+
+/** The command that runs a node script for a server under test, on its own CPU when pinning. */
+function serverCommand(args: string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', String(PIN.server), process.execPath, ...args]] : [process.execPath, args];
+}
+
 /** The task every request sends: a cacheable action of the test agent, so after one MISS all are HITs. */
 const TASK = {
   agent: 'git',
@@ -286,7 +315,7 @@ function machine(): string[] {
   }
   return [
     `CPU:    ${model}`,
-    `Cores:  ${os.availableParallelism()} (logical)`,
+    `Cores:  ${os.cpus().length} (logical)`,
     `Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `OS:     ${os.type()} ${os.release()} ${os.arch()}`,
     `Node:   ${process.version}`,
@@ -328,8 +357,7 @@ async function startOrchestratorChild(label: string, extraEnv: Record<string, st
   };
   const child = spawnTracked(
     `orchestrator-${label}`,
-    process.execPath,
-    [...NODE_ARGS, 'services/orchestrator/main.ts'],
+    ...serverCommand([...NODE_ARGS, 'services/orchestrator/main.ts']),
     { env, stdout, stderr },
   );
   fs.closeSync(stdout);
@@ -347,7 +375,7 @@ async function startOrchestratorChild(label: string, extraEnv: Record<string, st
 async function startBareExpress(bodyFile: string): Promise<Server> {
   const port = await freePort();
   const stderr = fs.openSync(path.join(OUT_DIR, 'bare-express.stderr.log'), 'w');
-  const child = spawnTracked('bare-express', process.execPath, ['bench/bare-express.ts'], {
+  const child = spawnTracked('bare-express', ...serverCommand(['bench/bare-express.ts']), {
     env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), HOST, BODY_FILE: bodyFile },
     stdout: fs.openSync('/dev/null', 'w'),
     stderr,
@@ -570,7 +598,7 @@ function table(bare: WrkResult, orch: WrkResult): string[] {
     `throughput ratio: orchestrator HIT = ${(ratio * 100).toFixed(1)}% of bare Express ` +
       `(goal >= ${THROUGHPUT_GOAL * 100}%): ${ratio >= THROUGHPUT_GOAL ? 'MET' : 'NOT MET'}`,
     '',
-    `CPU during the measured runs, in cores of ${os.availableParallelism()} (others = processes this bench did not start):`,
+    `CPU during the measured runs, in cores of ${os.cpus().length} (others = processes this bench did not start):`,
     line(['', 'server', 'redis', 'wrk', 'others', 'server CPU/req']),
   );
   for (const [name, r] of [
@@ -611,6 +639,16 @@ async function main(): Promise<number> {
     `Load:   wrk -t${THREADS} -c${CONNECTIONS}, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per server, ` +
       `POST /v1/tasks (${Buffer.byteLength(TASK_BODY)} B JSON), 127.0.0.1`,
   );
+  if (PIN) {
+    // Children started from here on (Redis, wrk) inherit this process's CPUs.
+    execFileSync('taskset', ['-a', '-p', '-c', PIN.load.join(','), String(process.pid)], { stdio: 'ignore' });
+    console.log(
+      `Pinning: server under test on CPU ${PIN.server}; wrk, Redis, test agent and this script on CPU ` +
+        `${PIN.load.join(',')} (BENCH_PIN=0 to turn off)`,
+    );
+  } else {
+    console.log('Pinning: off (needs taskset and 2+ CPUs, or BENCH_PIN=0 was set)');
+  }
   console.log();
 
   redis = await startRedis();
