@@ -15,13 +15,62 @@ export function jsonDepth(value: unknown): number {
   return max;
 }
 
+const tooLarge = () => new Problem(413, 'payload-too-large', 'the request body is too large');
+
+/**
+ * Reads an uncompressed body into `req.body` as a Buffer, refusing it (413, connection closed) as soon
+ * as it passes `limit`. Compressed bodies go to `inflating` (body-parser), which inflates them under the
+ * same limit. The common case skips body-parser's media-type and charset machinery, which the caller
+ * has already checked.
+ */
+function readBody(limit: number, inflating: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return inflating(req, res, next);
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      res.setHeader('Connection', 'close');
+      return next(tooLarge());
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (err?: Problem) => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData).off('end', onEnd).off('error', onError);
+      if (err) {
+        res.setHeader('Connection', 'close');
+        req.resume(); // discard the rest; the connection closes after the answer
+        return next(err);
+      }
+      req.body = Buffer.concat(chunks, size);
+      next();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) settle(tooLarge());
+      else chunks.push(chunk);
+    };
+    const onEnd = () => settle();
+    const onError = () => settle(new Problem(400, 'malformed-request', 'the request body could not be read'));
+    req.on('data', onData).on('end', onEnd).on('error', onError);
+  };
+}
+
+/** `application/json` or `application/<anything>+json`, with any parameters. */
+function isJsonMediaType(contentType: string): boolean {
+  const semicolon = contentType.indexOf(';');
+  const type = (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
 /**
  * Reads a JSON request body: 415 unless the media type is JSON, 413 past `limit` bytes, 400 for
  * malformed JSON, for `__proto__`/`constructor.prototype` keys and for nesting deeper than `maxDepth`.
  * With `optional`, a request with no body at all passes with `req.body` undefined.
  */
 export function jsonBody(opts: { limit: number; maxDepth: number; optional?: boolean }): RequestHandler[] {
-  const raw = express.raw({ type: () => true, limit: opts.limit });
+  const raw = readBody(opts.limit, express.raw({ type: () => true, limit: opts.limit }));
   const absent = (req: Request) =>
     !req.headers['content-type'] &&
     !req.headers['transfer-encoding'] &&
@@ -29,7 +78,7 @@ export function jsonBody(opts: { limit: number; maxDepth: number; optional?: boo
   const requireJson: RequestHandler = (req, _res, next) => {
     if (opts.optional && absent(req)) return next();
     const contentType = req.headers['content-type'];
-    if (!contentType || !req.is(['application/json', 'application/*+json'])) {
+    if (!contentType || !isJsonMediaType(contentType)) {
       next(new Problem(415, 'unsupported-media-type', 'the request body must be application/json'));
       return;
     }

@@ -3,11 +3,10 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
-import { pinoHttp } from 'pino-http';
 import type { BaseConfig } from './config.ts';
 import { CORRELATION_HEADER, correlationIdFrom, withCorrelationId } from './context.ts';
 import { Health } from './health.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createAccessLogger, createLogger, type Logger } from './logger.ts';
 import { createBaseMetrics, type BaseMetrics } from './metrics.ts';
 import { Problem, notFound, rawProblemResponse, sendProblem } from './problem.ts';
 import { jsonBody } from './body.ts';
@@ -38,6 +37,7 @@ export interface ServiceOptions {
 export class Service {
   readonly app: Express;
   readonly log: Logger;
+  private readonly accessLog: Logger;
   readonly metrics: BaseMetrics;
   readonly health = new Health();
   readonly config: BaseConfig;
@@ -56,6 +56,7 @@ export class Service {
     this.name = opts.name;
     const logOpts = { service: opts.name, instance: config.INSTANCE_ID, level: config.LOG_LEVEL };
     this.log = createLogger(logOpts);
+    this.accessLog = createAccessLogger(logOpts);
     this.metrics = createBaseMetrics(opts.metricPrefix, config, opts.metricLabels);
 
     const app = express();
@@ -65,38 +66,7 @@ export class Service {
     app.set('query parser', 'simple');
     app.set('trust proxy', false);
 
-    app.use(this.correlation());
-    app.use(
-      pinoHttp({
-        logger: createLogger({ ...logOpts, withContext: false }),
-        genReqId: (req) => (req as Request).correlationId,
-        customAttributeKeys: { reqId: 'correlation_id' },
-        quietReqLogger: true,
-        autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
-        // 5xx is an error of ours, except 503/504 (a dependency is down or slow: warn); 4xx is the caller's.
-        customLogLevel: (_req, res, err) =>
-          err || res.statusCode >= 500
-            ? res.statusCode === 503 || res.statusCode === 504
-              ? 'warn'
-              : 'error'
-            : 'info',
-        customSuccessMessage: () => 'request completed',
-        customErrorMessage: () => 'request failed',
-        // The status says what failed; a stack trace of pino-http's own placeholder error says nothing.
-        customErrorObject: (_req, _res, _err, value: Record<string, unknown>) => ({
-          res: value.res,
-          responseTime: value.responseTime,
-        }),
-        serializers: {
-          req: (req: { method: string; url: string }) => ({
-            method: req.method,
-            url: req.url?.slice(0, 512),
-          }),
-          res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-        },
-      }),
-    );
-    app.use(this.measure());
+    app.use(this.observe());
 
     const healthHandler: RequestHandler = (_req, res) => {
       const report = this.health.report();
@@ -293,14 +263,46 @@ export class Service {
     );
   }
 
-  private correlation(): RequestHandler {
+  /**
+   * The one middleware in front of every route: correlation id (taken or made, echoed, and bound to
+   * everything done for the request), `X-Served-By`, draining, and on completion the request metrics and
+   * the access log line.
+   */
+  private observe(): RequestHandler {
     const instance = this.config.INSTANCE_ID;
+    const { httpRequests, httpDuration } = this.metrics;
+    const access = this.accessLog;
     return (req, res, next) => {
+      const start = process.hrtime.bigint();
       const id = correlationIdFrom(req.headers[CORRELATION_HEADER]);
       req.correlationId = id;
       res.setHeader('X-Correlation-ID', id);
       res.setHeader('X-Served-By', instance);
       if (this.health.draining) res.setHeader('Connection', 'close');
+      res.once('close', () => {
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        const status = res.statusCode;
+        const labels = {
+          route: this.routeOf(req),
+          method: METHODS.has(req.method) ? req.method : 'OTHER',
+          status: String(status),
+        };
+        httpRequests.inc(labels);
+        httpDuration.observe(labels, seconds);
+        if (labels.route === '/metrics' || labels.route.startsWith('/health')) return;
+        // 5xx is an error of ours, except 503/504 (a dependency is down or slow): warn; 4xx is the caller's.
+        const level = status >= 500 ? (status === 503 || status === 504 ? 'warn' : 'error') : 'info';
+        access[level](
+          {
+            correlation_id: id,
+            req: { method: req.method, url: req.originalUrl.slice(0, 512) },
+            res: { status },
+            responseTime: Math.round(seconds * 1e4) / 10,
+            ...(res.writableFinished ? {} : { aborted: true }),
+          },
+          status >= 400 ? 'request failed' : 'request completed',
+        );
+      });
       if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && !req.headers.host) {
         // RFC 9112 3.2: an HTTP/1.1 request without Host is malformed; answer it and close, as Node would.
         res.setHeader('Connection', 'close');
@@ -312,23 +314,6 @@ export class Service {
         return;
       }
       withCorrelationId(id, next);
-    };
-  }
-
-  private measure(): RequestHandler {
-    const { httpRequests, httpDuration } = this.metrics;
-    return (req, res, next) => {
-      const start = process.hrtime.bigint();
-      res.once('finish', () => {
-        const labels = {
-          route: this.routeOf(req),
-          method: METHODS.has(req.method) ? req.method : 'OTHER',
-          status: String(res.statusCode),
-        };
-        httpRequests.inc(labels);
-        httpDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
-      });
-      next();
     };
   }
 }

@@ -72,12 +72,12 @@ export function createOrchestrator(config: OrchestratorConfig) {
     }
     const outcome = await runner.execute(task, req.correlationId);
     res.setHeader('X-Cache', outcome.cache);
-    res.json({
-      agent: task.agent,
-      action: task.action,
-      output: outcome.output,
-      ...(outcome.session ? { session: outcome.session } : {}),
-    });
+    // The output is already JSON text (from Redis, memory or the agent): splice it in, do not re-encode.
+    const session = outcome.session ? `,"session":${JSON.stringify(outcome.session)}` : '';
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(
+      `{"agent":${JSON.stringify(task.agent)},"action":${JSON.stringify(task.action)},"output":${outcome.outputJson}${session}}`,
+    );
   });
 
   service.route('get', '/v1/tasks/:id', async (req, res) => {

@@ -1,13 +1,32 @@
 import canonicalize from 'canonicalize';
-import { createHash, randomUUID } from 'node:crypto';
+import { hash as digest, randomUUID } from 'node:crypto';
 import type { RedisKeys } from '../kit/keys.ts';
 import type { Logger } from '../kit/logger.ts';
 import { Problem, type ProblemBody } from '../kit/problem.ts';
 import type { Redis } from '../kit/redis.ts';
 import type { OrchestratorConfig } from './config.ts';
+import { LocalCache } from './local-cache.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
 
 export type CacheResult = 'HIT' | 'MISS' | 'BYPASS';
+
+/** An answer as JSON text: answers move between Redis, memory and the response without re-parsing. */
+export interface Answer {
+  outputJson: string;
+  cache: CacheResult;
+}
+
+/** Runs the agent; returns its output. */
+export type Compute = () => Promise<unknown>;
+
+const serialize = (output: unknown): string => JSON.stringify(output) ?? 'null';
+
+/** Stored in Redis as `<expiry ms>:<output JSON>`, so the local tier knows when the answer lapses. */
+const encode = (outputJson: string, expiresAt: number) => `${expiresAt}:${outputJson}`;
+function decode(value: string): { outputJson: string; expiresAt: number } {
+  const colon = value.indexOf(':');
+  return { expiresAt: Number(value.slice(0, colon)), outputJson: value.slice(colon + 1) };
+}
 
 /** Everything that changes an agent's answer. Key order inside `input` does not matter. */
 export interface CacheKeyParts {
@@ -20,28 +39,40 @@ export interface CacheKeyParts {
   session?: { id: string; version: number };
 }
 
-const KEY_SCHEMA_VERSION = 1;
+const KEY_SCHEMA_VERSION = 2;
 const POLL_FIRST_MS = 20;
 const POLL_MAX_MS = 250;
 const LEADER_ERROR_TTL_MS = 2000;
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
+const KEY_MEMO_SIZE = 4096;
+const keyMemo = new Map<string, string>();
+
+/**
+ * SHA-256 of the canonical JSON (RFC 8785) of the parts. Hot inputs arrive again and again with the
+ * same text, so the last few thousand keys are remembered by their plain JSON text.
+ */
 export function cacheKey(parts: CacheKeyParts): string {
-  const canonical = canonicalize({ v: KEY_SCHEMA_VERSION, ...parts });
-  return createHash('sha256')
-    .update(canonical ?? '')
-    .digest('hex');
+  const text = JSON.stringify(parts);
+  const known = keyMemo.get(text);
+  if (known !== undefined) return known;
+  const key = digest('sha256', canonicalize({ v: KEY_SCHEMA_VERSION, ...parts }) ?? '', 'hex');
+  if (keyMemo.size >= KEY_MEMO_SIZE) keyMemo.delete(keyMemo.keys().next().value as string);
+  keyMemo.set(text, key);
+  return key;
 }
 
 /**
- * The task cache, with single flight across every orchestrator instance: the first instance to miss
- * takes a lock in Redis and computes; the others wait (bounded) for its answer, woken by pub/sub and
+ * The task cache: Redis shared by every instance, with a small in-process tier in front for answers
+ * served in the last few seconds, and single flight across every instance: the first instance to miss
+ * takes a lock in Redis and computes; the others wait (bounded) for its answer, woken by pub/sub with
  * polling as a fallback, and serve it as a HIT. If Redis is unavailable every call computes, uncached.
  */
 export class TaskCache {
   private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly local = new Map<string, Promise<{ output: unknown; computedHere: boolean }>>();
+  private readonly inflight = new Map<string, Promise<{ outputJson: string; computedHere: boolean }>>();
+  private readonly memory: LocalCache;
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly keys: RedisKeys;
@@ -63,11 +94,20 @@ export class TaskCache {
     this.config = deps.config;
     this.metrics = deps.metrics;
     this.log = deps.log;
+    this.memory = new LocalCache({
+      maxEntries: deps.config.CACHE_LOCAL_MAX_ENTRIES,
+      maxBytes: deps.config.CACHE_LOCAL_MAX_BYTES,
+      maxAgeMs: deps.config.CACHE_LOCAL_MAX_AGE_MS,
+    });
   }
 
   async start(): Promise<void> {
+    // One channel both wakes single-flight waiters and drops a key from every instance's memory tier
+    // (published when an answer is computed or refreshed).
     this.subscriber.on('message', (channel: string, hash: string) => {
-      if (channel === this.keys.flightChannel) this.wake(hash);
+      if (channel !== this.keys.flightChannel) return;
+      this.memory.delete(hash);
+      this.wake(hash);
     });
     await this.subscriber.subscribe(this.keys.flightChannel).catch(() => undefined);
   }
@@ -80,14 +120,15 @@ export class TaskCache {
    * Answers from the cache, or computes once across all instances and stores the answer for
    * `ttlSeconds`. Returns HIT when the answer was computed by someone else.
    */
-  async getOrCompute(
-    pool: string,
-    hash: string,
-    ttlSeconds: number,
-    compute: () => Promise<unknown>,
-  ): Promise<{ output: unknown; cache: CacheResult }> {
+  async getOrCompute(pool: string, hash: string, ttlSeconds: number, compute: Compute): Promise<Answer> {
     if (!this.available) return this.bypass(pool, compute, 'bypass');
-    let cached: unknown;
+    const remembered = this.memory.get(hash);
+    if (remembered !== undefined) {
+      this.metrics.cacheLookups.inc({ pool, result: 'hit' });
+      this.metrics.cacheLocalHits.inc();
+      return { outputJson: remembered, cache: 'HIT' };
+    }
+    let cached: string | undefined;
     try {
       cached = await this.read(hash);
     } catch {
@@ -95,39 +136,40 @@ export class TaskCache {
     }
     if (cached !== undefined) {
       this.metrics.cacheLookups.inc({ pool, result: 'hit' });
-      return { output: cached, cache: 'HIT' };
+      return { outputJson: cached, cache: 'HIT' };
     }
     this.metrics.cacheLookups.inc({ pool, result: 'miss' });
-    let shared = this.local.get(hash);
+    let shared = this.inflight.get(hash);
     let first = false;
     if (!shared) {
       first = true;
-      shared = this.flight(hash, ttlSeconds, compute).finally(() => this.local.delete(hash));
-      this.local.set(hash, shared);
+      shared = this.flight(hash, ttlSeconds, compute).finally(() => this.inflight.delete(hash));
+      this.inflight.set(hash, shared);
     }
-    const { output, computedHere } = await shared;
-    return { output, cache: first && computedHere ? 'MISS' : 'HIT' };
+    const { outputJson, computedHere } = await shared;
+    return { outputJson, cache: first && computedHere ? 'MISS' : 'HIT' };
   }
 
-  /** Recomputes and overwrites the stored answer (`cache: "refresh"`). */
-  async refresh(pool: string, hash: string, ttlSeconds: number, compute: () => Promise<unknown>) {
-    const output = await compute();
+  /** Recomputes and overwrites the stored answer everywhere (`cache: "refresh"`). */
+  async refresh(pool: string, hash: string, ttlSeconds: number, compute: Compute): Promise<Answer> {
+    const outputJson = serialize(await compute());
     this.metrics.cacheLookups.inc({ pool, result: 'miss' });
-    await this.write(hash, output, ttlSeconds).catch(() => undefined);
-    return { output, cache: 'MISS' as const };
+    await this.write(hash, outputJson, ttlSeconds).catch(() => undefined);
+    await this.redis.publish(this.keys.flightChannel, hash).catch(() => undefined);
+    return { outputJson, cache: 'MISS' };
   }
 
-  async bypass(pool: string, compute: () => Promise<unknown>, result: 'bypass' | 'error' = 'bypass') {
+  async bypass(pool: string, compute: Compute, result: 'bypass' | 'error' = 'bypass'): Promise<Answer> {
     this.metrics.cacheLookups.inc({ pool, result });
-    return { output: await compute(), cache: 'BYPASS' as const };
+    return { outputJson: serialize(await compute()), cache: 'BYPASS' };
   }
 
-  private async flight(hash: string, ttlSeconds: number, compute: () => Promise<unknown>) {
+  private async flight(hash: string, ttlSeconds: number, compute: Compute) {
     const deadline = Date.now() + this.config.SINGLE_FLIGHT_WAIT_MS;
     // The leader's work is one agent call, bounded by AGENT_TIMEOUT_MS; a dead leader's lock lapses soon after.
     const lockMs = this.config.AGENT_TIMEOUT_MS + 2000;
     let waited = false;
-    for (let attempt = 0; Date.now() < deadline; attempt += 1) {
+    while (Date.now() < deadline) {
       const token = randomUUID();
       let acquired: boolean;
       try {
@@ -135,15 +177,15 @@ export class TaskCache {
       } catch {
         // Redis failed under us: answer uncached rather than fail the request.
         this.metrics.redisErrors.inc({ operation: 'flight_lock' });
-        return { output: await compute(), computedHere: true };
+        return { outputJson: serialize(await compute()), computedHere: true };
       }
       if (acquired)
-        return { output: await this.lead(hash, token, ttlSeconds, compute), computedHere: !waited };
+        return { outputJson: await this.lead(hash, token, ttlSeconds, compute), computedHere: !waited };
       waited = true;
       const outcome = await this.follow(hash, deadline);
       if (outcome.kind === 'answer') {
         this.metrics.singleFlightWaits.inc({ outcome: 'answer' });
-        return { output: outcome.output, computedHere: false };
+        return { outputJson: outcome.outputJson, computedHere: false };
       }
       if (outcome.kind === 'error') {
         this.metrics.singleFlightWaits.inc({ outcome: 'error' });
@@ -153,14 +195,14 @@ export class TaskCache {
     }
     this.metrics.singleFlightWaits.inc({ outcome: 'timeout' });
     this.log.warn({ hash }, 'single-flight wait timed out; computing without the lock');
-    return { output: await compute(), computedHere: true };
+    return { outputJson: serialize(await compute()), computedHere: true };
   }
 
-  private async lead(hash: string, token: string, ttlSeconds: number, compute: () => Promise<unknown>) {
+  private async lead(hash: string, token: string, ttlSeconds: number, compute: Compute): Promise<string> {
     try {
-      const output = await compute();
-      await this.write(hash, output, ttlSeconds).catch(() => undefined);
-      return output;
+      const outputJson = serialize(await compute());
+      await this.write(hash, outputJson, ttlSeconds).catch(() => undefined);
+      return outputJson;
     } catch (err) {
       if (err instanceof Problem) {
         await this.redis
@@ -177,7 +219,9 @@ export class TaskCache {
   private async follow(
     hash: string,
     deadline: number,
-  ): Promise<{ kind: 'answer'; output: unknown } | { kind: 'error'; problem: Problem } | { kind: 'gone' }> {
+  ): Promise<
+    { kind: 'answer'; outputJson: string } | { kind: 'error'; problem: Problem } | { kind: 'gone' }
+  > {
     let pollMs = POLL_FIRST_MS;
     while (Date.now() < deadline) {
       await this.wait(hash, Math.min(pollMs, deadline - Date.now()));
@@ -189,8 +233,7 @@ export class TaskCache {
           .get(this.keys.flightError(hash))
           .exists(this.keys.flightLock(hash))
           .exec()) as [[null, string | null], [null, string | null], [null, number]];
-        if (value !== null)
-          return { kind: 'answer', output: (JSON.parse(value) as { output: unknown }).output };
+        if (value !== null) return { kind: 'answer', outputJson: this.remember(hash, value) };
         if (error !== null) return { kind: 'error', problem: problemFrom(JSON.parse(error) as ProblemBody) };
         if (lock === 0) return { kind: 'gone' };
       } catch {
@@ -220,25 +263,29 @@ export class TaskCache {
     for (const done of [...(this.waiters.get(hash) ?? [])]) done();
   }
 
-  private async read(hash: string): Promise<unknown> {
+  /** Keeps a value read from Redis in the memory tier; returns its output JSON. */
+  private remember(hash: string, value: string): string {
+    const { outputJson, expiresAt } = decode(value);
+    this.memory.set(hash, outputJson, expiresAt);
+    return outputJson;
+  }
+
+  private async read(hash: string): Promise<string | undefined> {
     try {
       const value = await this.redis.get(this.keys.cache(hash));
-      return value === null ? undefined : (JSON.parse(value) as { output: unknown }).output;
+      return value === null ? undefined : this.remember(hash, value);
     } catch (err) {
       this.metrics.redisErrors.inc({ operation: 'cache_get' });
       throw err;
     }
   }
 
-  private async write(hash: string, output: unknown, ttlSeconds: number): Promise<void> {
+  private async write(hash: string, outputJson: string, ttlSeconds: number): Promise<void> {
     const ttl = Math.max(1, Math.min(ttlSeconds, this.config.CACHE_MAX_TTL_SECONDS));
+    const expiresAt = Date.now() + ttl * 1000;
     try {
-      await this.redis.set(
-        this.keys.cache(hash),
-        JSON.stringify({ output, stored_at: Date.now() }),
-        'EX',
-        ttl,
-      );
+      await this.redis.set(this.keys.cache(hash), encode(outputJson, expiresAt), 'EX', ttl);
+      this.memory.set(hash, outputJson, expiresAt);
     } catch (err) {
       this.metrics.redisErrors.inc({ operation: 'cache_set' });
       throw err;

@@ -30,6 +30,13 @@ export const orchestratorConfigSchema = baseConfigSchema.extend({
     'An agent whose last heartbeat is older than this counts as gone.',
   ),
   CACHE_MAX_TTL_SECONDS: int(86400, 1, 30 * 86400).describe('Upper bound on any cached answer\u2019s TTL.'),
+  CACHE_LOCAL_MAX_ENTRIES: int(10000, 0, 10000000).describe(
+    'Answers kept in each instance\u2019s memory in front of Redis (0 turns the memory tier off).',
+  ),
+  CACHE_LOCAL_MAX_BYTES: int(64 * 1048576, 0, 4096 * 1048576).describe('Bytes of answers kept in memory.'),
+  CACHE_LOCAL_MAX_AGE_MS: int(5000, 0, 3600000).describe(
+    'Longest an answer is served from memory without asking Redis; bounds staleness if an invalidation is missed.',
+  ),
   SINGLE_FLIGHT_WAIT_MS: int(15000, 10, 600000).describe(
     'How long a request waits for another instance computing the same answer before computing it itself.',
   ),

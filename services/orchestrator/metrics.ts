@@ -11,6 +11,11 @@ export function createOrchestratorMetrics(base: BaseMetrics) {
       labelNames: ['pool', 'result'] as const,
       registers,
     }),
+    cacheLocalHits: new client.Counter({
+      name: 'orchestrator_cache_local_hits_total',
+      help: 'Cache hits answered from the instance\u2019s memory tier without asking Redis (a subset of the hits).',
+      registers,
+    }),
     singleFlightWaits: new client.Counter({
       name: 'orchestrator_single_flight_waits_total',
       help: 'Requests that waited for another request computing the same answer, by outcome.',

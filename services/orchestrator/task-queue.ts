@@ -353,7 +353,9 @@ export class TaskQueue {
         const request = JSON.parse((await this.redis.hget(key, 'request')) ?? '{}') as TaskRequest;
         try {
           const outcome = await this.runner.execute(request, correlationId);
-          await this.finish(key, 'succeeded', 'result', JSON.stringify(outcome));
+          const session = outcome.session ? `,"session":${JSON.stringify(outcome.session)}` : '';
+          const result = `{"output":${outcome.outputJson},"cache":"${outcome.cache}"${session}}`;
+          await this.finish(key, 'succeeded', 'result', result);
           this.metrics.asyncTasks.inc({ pool, event: 'succeeded' });
           await this.acknowledge(stream, entryId);
         } catch (err) {

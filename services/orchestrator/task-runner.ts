@@ -1,13 +1,11 @@
 import type { AgentPool } from '../kit/agent-contract.ts';
 import { conflict } from '../kit/problem.ts';
 import type { TaskRequest } from './api-schemas.ts';
-import { cacheKey, type CacheResult, type TaskCache } from './cache.ts';
+import { cacheKey, type Answer, type TaskCache } from './cache.ts';
 import type { AgentPools } from './pools.ts';
 import type { Session, SessionStore } from './sessions.ts';
 
-export interface TaskOutcome {
-  output: unknown;
-  cache: CacheResult;
+export interface TaskOutcome extends Answer {
   session?: { id: string; version: number };
 }
 
@@ -43,7 +41,7 @@ export class TaskRunner {
     const compute = async () =>
       (await this.pools.run(pool, task.action, task.input, sessionContext, correlationId)).output;
 
-    let result: { output: unknown; cache: CacheResult };
+    let result: Answer;
     if (!descriptor?.cacheable || task.cache === 'bypass') {
       result = await this.cache.bypass(pool, compute);
     } else {
@@ -73,7 +71,7 @@ export class TaskRunner {
           agent: pool,
           action: task.action,
           input: task.input,
-          output: result.output,
+          output: JSON.parse(result.outputJson) as unknown,
           correlation_id: correlationId,
         },
       ],
