@@ -130,7 +130,7 @@ export function createAgentService(opts: {
   service.route('get', '/v1/actions', (_req, res) => {
     res.type('application/json').send(catalogueBody);
   });
-  service.route('post', '/v1/actions/:name', ...service.jsonBody(), async (req, res) => {
+  service.route('post', '/v1/actions/:name', service.jsonBody(), async (req, res) => {
     const action = lookup(req);
     const start = process.hrtime.bigint();
     let outcome = 'error';
@@ -155,7 +155,7 @@ export function createAgentService(opts: {
       actionDuration.observe({ action: action.name, outcome }, Number(process.hrtime.bigint() - start) / 1e9);
     }
   });
-  service.route('post', '/v1/actions/:name/resolve', ...service.jsonBody(), async (req, res) => {
+  service.route('post', '/v1/actions/:name/resolve', service.jsonBody(), async (req, res) => {
     const action = lookup(req);
     if (!action.resolve) throw notFound(`action "${action.name}" has no resolve step`);
     const { input } = parseInput(action, req.body);

@@ -1,5 +1,6 @@
-import express, { type Request, type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import sjson from 'secure-json-parse';
+import { captureContext } from './context.ts';
 import { Problem, badRequest } from './problem.ts';
 
 /** Deepest nesting of arrays and objects in `value`, walked iteratively so hostile input cannot overflow the stack. */
@@ -17,46 +18,6 @@ export function jsonDepth(value: unknown): number {
 
 const tooLarge = () => new Problem(413, 'payload-too-large', 'the request body is too large');
 
-/**
- * Reads an uncompressed body into `req.body` as a Buffer, refusing it (413, connection closed) as soon
- * as it passes `limit`. Compressed bodies go to `inflating` (body-parser), which inflates them under the
- * same limit. The common case skips body-parser's media-type and charset machinery, which the caller
- * has already checked.
- */
-function readBody(limit: number, inflating: RequestHandler): RequestHandler {
-  return (req, res, next) => {
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return inflating(req, res, next);
-    if (Number(req.headers['content-length'] ?? 0) > limit) {
-      res.setHeader('Connection', 'close');
-      return next(tooLarge());
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (err?: Problem) => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData).off('end', onEnd).off('error', onError);
-      if (err) {
-        res.setHeader('Connection', 'close');
-        req.resume(); // discard the rest; the connection closes after the answer
-        return next(err);
-      }
-      req.body = Buffer.concat(chunks, size);
-      next();
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) settle(tooLarge());
-      else chunks.push(chunk);
-    };
-    const onEnd = () => settle();
-    const onError = () => settle(new Problem(400, 'malformed-request', 'the request body could not be read'));
-    req.on('data', onData).on('end', onEnd).on('error', onError);
-  };
-}
-
 /** `application/json` or `application/<anything>+json`, with any parameters. */
 function isJsonMediaType(contentType: string): boolean {
   const semicolon = contentType.indexOf(';');
@@ -64,65 +25,117 @@ function isJsonMediaType(contentType: string): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
+/** A 415 for a body that is not UTF-8 JSON; undefined when it is. */
+function mediaTypeProblem(contentType: string | undefined): Problem | undefined {
+  if (!contentType || !isJsonMediaType(contentType)) {
+    return new Problem(415, 'unsupported-media-type', 'the request body must be application/json');
+  }
+  const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    return new Problem(415, 'unsupported-media-type', 'the request body must be UTF-8');
+  }
+  return undefined;
+}
+
+/** Parses UTF-8 JSON text, refusing prototype-polluting keys and deep nesting. */
+function parseJson(buffer: Buffer, maxDepth: number): unknown {
+  if (buffer.length === 0) throw badRequest('the request body is empty; a JSON object is required');
+  let parsed: unknown;
+  try {
+    parsed = sjson.parse(buffer.toString('utf8'), undefined, {
+      protoAction: 'error',
+      constructorAction: 'error',
+    });
+  } catch (err) {
+    const forbidden =
+      err instanceof SyntaxError && err.message === 'Object contains forbidden prototype property';
+    throw badRequest(
+      forbidden
+        ? 'the body contains a forbidden key (__proto__ or constructor.prototype)'
+        : 'the body is not valid JSON',
+    );
+  }
+  // Each level of nesting takes at least one byte: shorter text cannot be too deep.
+  if (buffer.length > maxDepth && jsonDepth(parsed) > maxDepth)
+    throw badRequest(`the body is nested deeper than ${maxDepth} levels`);
+  return parsed;
+}
+
 /**
- * Reads a JSON request body: 415 unless the media type is JSON, 413 past `limit` bytes, 400 for
- * malformed JSON, for `__proto__`/`constructor.prototype` keys and for nesting deeper than `maxDepth`.
- * With `optional`, a request with no body at all passes with `req.body` undefined.
+ * Reads an uncompressed body, refusing it as soon as it passes `limit` (the rest is discarded and the
+ * connection closed after the answer). Stream events fire in the socket's async context, so `done`
+ * runs back in the request's: what follows (and every log line it writes) keeps its correlation id.
  */
-export function jsonBody(opts: { limit: number; maxDepth: number; optional?: boolean }): RequestHandler[] {
-  const raw = readBody(opts.limit, express.raw({ type: () => true, limit: opts.limit }));
-  const absent = (req: Request) =>
-    !req.headers['content-type'] &&
-    !req.headers['transfer-encoding'] &&
-    (req.headers['content-length'] ?? '0') === '0';
-  const requireJson: RequestHandler = (req, _res, next) => {
-    if (opts.optional && absent(req)) return next();
-    const contentType = req.headers['content-type'];
-    if (!contentType || !isJsonMediaType(contentType)) {
-      next(new Problem(415, 'unsupported-media-type', 'the request body must be application/json'));
-      return;
+function readIdentityBody(
+  req: Request,
+  res: Response,
+  limit: number,
+  done: (err?: Problem, body?: Buffer) => void,
+) {
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    res.setHeader('Connection', 'close');
+    return done(tooLarge());
+  }
+  const resume = captureContext();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const settle = (err?: Problem) => {
+    if (settled) return;
+    settled = true;
+    req.off('data', onData).off('end', onEnd).off('error', onError);
+    if (err) {
+      res.setHeader('Connection', 'close');
+      req.resume();
+      return resume(() => done(err));
     }
-    const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase();
-    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
-      next(new Problem(415, 'unsupported-media-type', 'the request body must be UTF-8'));
-      return;
-    }
-    next();
+    const body = Buffer.concat(chunks, size);
+    resume(() => done(undefined, body));
   };
-  const parse: RequestHandler = (req, _res, next) => {
-    if (opts.optional && absent(req)) {
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) settle(tooLarge());
+    else chunks.push(chunk);
+  };
+  const onEnd = () => settle();
+  const onError = () => settle(new Problem(400, 'malformed-request', 'the request body could not be read'));
+  req.on('data', onData).on('end', onEnd).on('error', onError);
+}
+
+/**
+ * Reads a JSON request body into `req.body`, in one middleware: 415 unless the media type is UTF-8
+ * JSON, 413 past `limit` bytes, 400 for malformed JSON, for `__proto__`/`constructor.prototype` keys
+ * and for nesting deeper than `maxDepth`. Compressed bodies are inflated by body-parser under the same
+ * limit. With `optional`, a request with no body at all passes with `req.body` undefined.
+ */
+export function jsonBody(opts: { limit: number; maxDepth: number; optional?: boolean }): RequestHandler {
+  const inflate = express.raw({ type: () => true, limit: opts.limit });
+  return (req, res, next) => {
+    const contentType = req.headers['content-type'];
+    if (
+      opts.optional &&
+      !contentType &&
+      !req.headers['transfer-encoding'] &&
+      (req.headers['content-length'] ?? '0') === '0'
+    ) {
       req.body = undefined;
       return next();
     }
-    const buffer: unknown = req.body;
-    if (!Buffer.isBuffer(buffer) || buffer.length === 0) {
-      next(badRequest('the request body is empty; a JSON object is required'));
-      return;
+    const wrongType = mediaTypeProblem(contentType);
+    if (wrongType) return next(wrongType);
+    const parse = (err?: unknown, buffer?: unknown) => {
+      if (err) return next(err);
+      try {
+        req.body = parseJson(Buffer.isBuffer(buffer) ? buffer : Buffer.alloc(0), opts.maxDepth);
+      } catch (problem) {
+        return next(problem);
+      }
+      next();
+    };
+    const encoding = req.headers['content-encoding'];
+    if (encoding === undefined || encoding.toLowerCase() === 'identity') {
+      return readIdentityBody(req, res, opts.limit, parse);
     }
-    let parsed: unknown;
-    try {
-      parsed = sjson.parse(buffer.toString('utf8'), undefined, {
-        protoAction: 'error',
-        constructorAction: 'error',
-      });
-    } catch (err) {
-      const forbidden =
-        err instanceof SyntaxError && err.message === 'Object contains forbidden prototype property';
-      next(
-        badRequest(
-          forbidden
-            ? 'the body contains a forbidden key (__proto__ or constructor.prototype)'
-            : 'the body is not valid JSON',
-        ),
-      );
-      return;
-    }
-    if (jsonDepth(parsed) > opts.maxDepth) {
-      next(badRequest(`the body is nested deeper than ${opts.maxDepth} levels`));
-      return;
-    }
-    req.body = parsed;
-    next();
+    inflate(req, res, (err?: unknown) => parse(err, req.body));
   };
-  return [requireJson, raw, parse];
 }

@@ -24,3 +24,12 @@ export function withCorrelationId<T>(correlationId: string, fn: () => T): T {
 export function currentCorrelationId(): string | undefined {
   return storage.getStore()?.correlationId;
 }
+
+/**
+ * Captures the current request context; the returned function runs a callback inside it. For callbacks
+ * that Node calls from another async context (stream events fire in the socket's).
+ */
+export function captureContext(): <T>(fn: () => T) => T {
+  const store = storage.getStore();
+  return store ? (fn) => storage.run(store, fn) : (fn) => fn();
+}

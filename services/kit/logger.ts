@@ -14,10 +14,22 @@ export interface LoggerOptions {
 let stdout: DestinationStream | undefined;
 const destination = () => (stdout ??= pino.destination({ dest: 1, sync: false }));
 
+/** pino's ISO timestamp, formatted once per millisecond however many lines share it. */
+let lastMs = 0;
+let lastTime = '';
+function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 const common = (opts: LoggerOptions) => ({
   level: opts.level,
   base: { service: opts.service, instance: opts.instance },
-  timestamp: pino.stdTimeFunctions.isoTime,
+  timestamp: isoTime,
   formatters: { level: (label: string) => ({ level: label }) },
 });
 

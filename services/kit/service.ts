@@ -88,7 +88,7 @@ export class Service {
   }
 
   /** JSON body middleware with this service's limits; `optional` lets a request without a body through. */
-  jsonBody(opts: { optional?: boolean } = {}): RequestHandler[] {
+  jsonBody(opts: { optional?: boolean } = {}): RequestHandler {
     return jsonBody({ limit: this.config.BODY_LIMIT_BYTES, maxDepth: this.config.MAX_JSON_DEPTH, ...opts });
   }
 

@@ -59,7 +59,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
     requireApiKey(config.API_KEYS, () => metrics.authFailures.inc()),
   );
 
-  service.route('post', '/v1/tasks', ...service.jsonBody(), async (req, res) => {
+  service.route('post', '/v1/tasks', service.jsonBody(), async (req, res) => {
     const task = parseBody(taskRequestSchema, req.body);
     if (task.mode === 'async') {
       const record = await queue.submit(task, req.correlationId);
@@ -84,7 +84,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
     res.json(await queue.get(String(req.params.id)));
   });
 
-  service.route('post', '/v1/sessions', ...service.jsonBody({ optional: true }), async (req, res) => {
+  service.route('post', '/v1/sessions', service.jsonBody({ optional: true }), async (req, res) => {
     const { data } = parseBody(sessionCreateSchema, req.body ?? {});
     const session = await sessions.create(data);
     res
@@ -100,7 +100,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
     res.json(session);
   });
 
-  service.route('patch', '/v1/sessions/:id', ...service.jsonBody(), async (req, res) => {
+  service.route('patch', '/v1/sessions/:id', service.jsonBody(), async (req, res) => {
     const { data } = parseBody(sessionPatchSchema, req.body);
     const ifMatch = req.headers['if-match'];
     let expected: number | undefined;

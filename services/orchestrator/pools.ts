@@ -119,6 +119,11 @@ export class AgentPools {
     for (const pool of this.pools.values()) pool.breaker.shutdown();
   }
 
+  /** The action's descriptor from the catalogue in hand, without waiting; undefined when it needs `describe`. */
+  describeKnown(poolName: AgentPool, action: string): ActionDescriptor | undefined {
+    return this.pools.get(poolName)?.catalog?.get(action);
+  }
+
   /** The action's descriptor; `undefined` when the pool's catalogue is not known yet (pool unreachable). */
   async describe(
     poolName: AgentPool,

@@ -36,7 +36,9 @@ export class TaskRunner {
         });
       }
     }
-    const descriptor = await this.pools.describe(pool, task.action, correlationId);
+    const descriptor =
+      this.pools.describeKnown(pool, task.action) ??
+      (await this.pools.describe(pool, task.action, correlationId));
     const sessionContext = session ? { id: session.id, turns: session.turns } : undefined;
     const compute = async () =>
       (await this.pools.run(pool, task.action, task.input, sessionContext, correlationId)).output;
