@@ -51,7 +51,7 @@ call() { # method path [body]
 header() { grep -i "^$1:" "$STATE/last-headers" | cut -d' ' -f2- | tr -d '\r'; }
 
 echo
-echo "== A task, twice: the first is computed by the agent (MISS), the second comes from Redis (HIT)"
+echo "== A task, twice: the first is computed by the agent (MISS), the second comes from the cache (HIT)"
 input="{\"agent\":\"git\",\"action\":\"echo\",\"input\":{\"question\":\"what changed\",\"at\":\"$(date +%F)\"}}"
 call POST /v1/tasks "$input" | jq -c .
 echo "   X-Cache: $(header X-Cache), served by $(header X-Served-By)"

@@ -293,12 +293,14 @@ export class Service {
         // 5xx is an error of ours, except 503/504 (a dependency is down or slow): warn; 4xx is the caller's.
         const level = status >= 500 ? (status === 503 || status === 504 ? 'warn' : 'error') : 'info';
         access[level](
+          // Flat fields of primitive values: pino writes those without a generic JSON serializer.
           {
             correlation_id: id,
-            req: { method: req.method, url: req.originalUrl.slice(0, 512) },
-            res: { status },
-            responseTime: Math.round(seconds * 1e4) / 10,
-            ...(res.writableFinished ? {} : { aborted: true }),
+            method: req.method,
+            url: req.originalUrl.length > 512 ? req.originalUrl.slice(0, 512) : req.originalUrl,
+            status,
+            duration_ms: Math.round(seconds * 1e4) / 10,
+            aborted: res.writableFinished ? undefined : true,
           },
           status >= 400 ? 'request failed' : 'request completed',
         );

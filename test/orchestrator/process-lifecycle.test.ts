@@ -225,7 +225,9 @@ test('every log line of a request carries its correlation id once, with service 
   });
   expect(orch.logs.find((l) => l.msg === 'request failed')).toMatchObject({
     level: 'warn',
-    res: { status: 503 },
+    status: 503,
+    method: 'POST',
+    url: '/v1/tasks',
   });
   orch.kill('SIGTERM');
   expect(await orch.exited).toBe(0);
