@@ -7,7 +7,7 @@
  * a Redis GET) and a bare Express server (bench/bare-express.ts) answering the same JSON, loads each
  * with wrk one after the other, and prints req/s, p50 and p99 and the throughput ratio.
  *
- * Env: BENCH_DURATION (seconds per measured run, default 5), BENCH_ROUNDS (interleaved rounds, default 3),
+ * Env: BENCH_DURATION (seconds per measured run, default 5), BENCH_ROUNDS (interleaved rounds, default 5),
  * BENCH_WARMUP (seconds, default 3),
  * BENCH_CONNECTIONS (default 50), BENCH_THREADS (default 1), BENCH_NODE_ARGS (extra node flags for the
  * orchestrator children, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"), BENCH_KEEP_LOGS=1 (orchestrator
@@ -46,7 +46,7 @@ const count = (name: string, def: number) => {
 
 const DURATION_S = seconds('BENCH_DURATION', 5);
 const WARMUP_S = seconds('BENCH_WARMUP', 3);
-const ROUNDS = Math.max(1, Math.round(seconds('BENCH_ROUNDS', 3)));
+const ROUNDS = Math.max(1, Math.round(seconds('BENCH_ROUNDS', 5)));
 const CONNECTIONS = count('BENCH_CONNECTIONS', 50);
 const THREADS = count('BENCH_THREADS', 1);
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
