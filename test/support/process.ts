@@ -15,17 +15,22 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Runs `node services/orchestrator/main.ts` as its own process, the way production runs it. */
-export async function spawnOrchestrator(env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * Runs one service entry point (`services/<name>/main.ts`) as its own process, the way production runs
+ * it, on a free loopback port; resolves once it logs `readyMessage`.
+ */
+export async function spawnService(
+  entry: string,
+  env: Record<string, string>,
+  readyMessage: string,
+): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['services/orchestrator/main.ts'], {
+  const child = spawn(process.execPath, [entry], {
     env: {
       PATH: process.env.PATH,
       HOST: '127.0.0.1',
       PORT: String(port),
-      API_KEYS: API_KEY,
       LOG_LEVEL: 'info',
-      AGENT_TIMEOUT_MS: '2000',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,12 +58,21 @@ export async function spawnOrchestrator(env: Record<string, string>): Promise<Se
   );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i += 1) {
-    if (child.exitCode !== null) throw new Error(`orchestrator exited ${child.exitCode}: ${stderr}`);
-    if (logs.some((l) => l.msg === 'orchestrator listening')) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited ${child.exitCode}: ${stderr}`);
+    if (logs.some((l) => l.msg === readyMessage)) {
       return { child, port, url, logs, lines, exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
     }
     await sleep(50);
   }
   child.kill('SIGKILL');
-  throw new Error(`orchestrator did not start: ${stderr}`);
+  throw new Error(`${entry} did not start: ${stderr}`);
+}
+
+/** Runs `node services/orchestrator/main.ts` as its own process. */
+export function spawnOrchestrator(env: Record<string, string>): Promise<ServiceProcess> {
+  return spawnService(
+    'services/orchestrator/main.ts',
+    { API_KEYS: API_KEY, AGENT_TIMEOUT_MS: '2000', ...env },
+    'orchestrator listening',
+  );
 }
