@@ -1,0 +1,113 @@
+import { createAgentService } from '../kit/agent-service.ts';
+import { ConfigError } from '../kit/config.ts';
+import { obsidianActions } from './actions.ts';
+import type { ObsidianConfig } from './config.ts';
+import { createObsidianMetrics } from './metrics.ts';
+import { KeyedLock } from './note-files.ts';
+import { NoteIndex } from './search-index.ts';
+import { VaultPaths } from './vault-paths.ts';
+import { VaultScanner } from './vault-scan.ts';
+
+/**
+ * The Obsidian agent: the agent contract over one vault folder. `start()` builds the search index
+ * before it listens, then keeps it fresh in the background every OBSIDIAN_REFRESH_INTERVAL_MS.
+ */
+export async function createObsidianAgent(config: ObsidianConfig) {
+  const metrics = createObsidianMetrics();
+  let paths: VaultPaths;
+  try {
+    paths = await VaultPaths.open(config.OBSIDIAN_VAULT_PATH, () => metrics.pathEscapes.inc());
+  } catch (err) {
+    throw new ConfigError([
+      `OBSIDIAN_VAULT_PATH: not a readable folder: ${(err as Error).message} (got ${JSON.stringify(config.OBSIDIAN_VAULT_PATH)})`,
+    ]);
+  }
+  const scanner = new VaultScanner({
+    root: paths.root,
+    maxNotes: config.OBSIDIAN_MAX_NOTES,
+    intervalMs: config.OBSIDIAN_SCAN_INTERVAL_MS,
+  });
+  const index = new NoteIndex({
+    root: paths.root,
+    maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
+    onSync: (kind, changed) => {
+      metrics.indexRebuilds.inc({ kind });
+      metrics.notesIndexed.inc(changed);
+    },
+  });
+  const fresh = async () => {
+    const started = process.hrtime.bigint();
+    const scansBefore = scanner.scans;
+    const snapshot = await scanner.snapshot();
+    if (scanner.scans !== scansBefore)
+      metrics.scanDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    metrics.notes.set(snapshot.notes.size);
+    await index.sync(snapshot);
+    return snapshot;
+  };
+  const healthDetail = () => {
+    const latest = scanner.latest;
+    return {
+      vault_readable: latest !== undefined && scanner.lastError === undefined,
+      notes: latest?.notes.size ?? 0,
+      truncated: latest?.truncated ?? false,
+      index_age_seconds:
+        index.syncedAt === undefined ? null : Math.round((Date.now() - index.syncedAt) / 100) / 10,
+      ...(scanner.lastError ? { error: scanner.lastError } : {}),
+    };
+  };
+
+  const agent = createAgentService({
+    pool: 'obsidian',
+    serviceName: 'obsidian-agent',
+    config,
+    actions: obsidianActions({
+      paths,
+      index,
+      fresh,
+      changed: () => scanner.invalidate(),
+      lock: new KeyedLock(),
+      maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
+      ttlSeconds: config.OBSIDIAN_CACHE_TTL_SECONDS,
+      metrics,
+    }),
+    healthDetail,
+  });
+  const { service } = agent;
+  metrics.registerOn(service.metrics.registry);
+  service.health.register('vault', true, () => {
+    const detail = healthDetail();
+    return { ok: detail.vault_readable, detail };
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  let refreshing: Promise<unknown> | undefined;
+  const refresh = () => {
+    // One refresh at a time: a slow disk makes ticks skip rather than pile up.
+    refreshing ??= fresh()
+      .catch((err: unknown) => service.log.warn({ err }, 'vault refresh failed'))
+      .finally(() => (refreshing = undefined));
+    return refreshing;
+  };
+  service.onShutdown('stop the vault refresh', async () => {
+    clearInterval(timer);
+    await refreshing;
+  });
+
+  return {
+    service,
+    app: agent.app,
+    index,
+    scanner,
+    vaultRoot: paths.root,
+    async start(port = config.PORT, host = config.HOST) {
+      await refresh();
+      timer = setInterval(refresh, config.OBSIDIAN_REFRESH_INTERVAL_MS);
+      timer.unref();
+      return agent.start(port, host);
+    },
+    stop: () => agent.stop(),
+  };
+}
+
+export type ObsidianAgent = Awaited<ReturnType<typeof createObsidianAgent>>;

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { agentConfigSchema } from '../kit/agent-service.ts';
+import { int, loadConfig } from '../kit/config.ts';
+
+export const obsidianConfigSchema = agentConfigSchema.extend({
+  OBSIDIAN_VAULT_PATH: z
+    .string()
+    .min(1)
+    .describe('Folder of the Obsidian vault this agent reads and writes (must exist). Required.'),
+  OBSIDIAN_MAX_NOTE_BYTES: int(524288, 1024, 16 * 1048576).describe(
+    'Largest note the agent reads, indexes or writes; a larger write is 413.',
+  ),
+  OBSIDIAN_MAX_NOTES: int(20000, 1, 1000000).describe(
+    'Notes scanned and indexed at most; beyond it the vault is reported truncated in health.',
+  ),
+  OBSIDIAN_SCAN_INTERVAL_MS: int(1000, 0, 600000).describe(
+    'How long one vault scan (the version of search, backlinks) is reused before the files are checked again; bounds how late a change made outside this instance is seen.',
+  ),
+  OBSIDIAN_REFRESH_INTERVAL_MS: int(30000, 1000, 3600000).describe(
+    'How often the search index is brought up to date in the background (health reports its age).',
+  ),
+  OBSIDIAN_CACHE_TTL_SECONDS: int(300, 0, 86400).describe(
+    'Cache TTL of read, search, backlinks and list answers (their keys also carry the vault version).',
+  ),
+});
+
+export type ObsidianConfig = z.infer<typeof obsidianConfigSchema>;
+
+export const loadObsidianConfig = (env: NodeJS.ProcessEnv = process.env): ObsidianConfig =>
+  loadConfig(obsidianConfigSchema, env);

@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import request from 'supertest';
+import { auth, startOrchestrator } from '../support/orchestrator.ts';
+import { spawnService, type ServiceProcess } from '../support/process.ts';
+import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { buildVault, type Vault } from './vault-fixture.ts';
+
+let redis: RedisServer;
+let vault: Vault;
+let proc: ServiceProcess;
+let orchestrator: Awaited<ReturnType<typeof startOrchestrator>>;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  vault = buildVault();
+  proc = await spawnService(
+    'services/obsidian-agent/main.ts',
+    {
+      REDIS_URL: redis.url,
+      OBSIDIAN_VAULT_PATH: vault.vault,
+      HEARTBEAT_INTERVAL_MS: '200',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+    },
+    'agent listening',
+  );
+  orchestrator = await startOrchestrator({ REDIS_URL: redis.url, AGENT_OBSIDIAN_URL: proc.url });
+});
+afterAll(async () => {
+  await orchestrator?.stop();
+  if (proc) {
+    proc.kill('SIGTERM');
+    await proc.exited;
+  }
+  await redis?.close();
+  vault?.cleanup();
+});
+
+const task = (body: Record<string, unknown>, correlationId: string) =>
+  request(orchestrator.url)
+    .post('/v1/tasks')
+    .set(auth)
+    .set('X-Correlation-ID', correlationId)
+    .send({ agent: 'obsidian', ...body });
+
+test('read is cached (MISS, HIT) and a write through the orchestrator makes the next read a MISS with the new note', async () => {
+  const read = { action: 'read', input: { path: 'Projects/Alpha.md' } };
+  const first = await task(read, 'obsidian-read-1');
+  expect(first.status).toBe(200);
+  expect(first.headers['x-cache']).toBe('MISS');
+  expect(first.body.output.path).toBe('Projects/Alpha.md');
+  expect(first.body.output.tags).toEqual(['project', 'project/alpha', 'todo']);
+  expect(first.body.output.body).toContain('quantum gardening');
+
+  const second = await task(read, 'obsidian-read-2');
+  expect(second.status).toBe(200);
+  expect(second.headers['x-cache']).toBe('HIT');
+  expect(second.body.output).toEqual(first.body.output);
+
+  const write = await task(
+    {
+      action: 'write',
+      input: {
+        path: 'Projects/Alpha.md',
+        body: '# Alpha v2\n\nNow about hydroponics.\n',
+        expected_version: first.body.output.version,
+      },
+    },
+    'obsidian-write-1',
+  );
+  expect(write.status).toBe(200);
+  expect(write.headers['x-cache']).toBe('BYPASS');
+
+  const third = await task(read, 'obsidian-read-3');
+  expect(third.status).toBe(200);
+  expect(third.headers['x-cache']).toBe('MISS');
+  expect(third.body.output.body).toBe('# Alpha v2\n\nNow about hydroponics.\n');
+  expect(third.body.output.version).toBe(write.body.output.version);
+
+  // The stale version is now a conflict, relayed as the agent's 409.
+  const stale = await task(
+    {
+      action: 'write',
+      input: { path: 'Projects/Alpha.md', body: 'lost', expected_version: first.body.output.version },
+    },
+    'obsidian-write-2',
+  );
+  expect(stale.status).toBe(409);
+  expect(vault.read('Projects/Alpha.md')).toBe('# Alpha v2\n\nNow about hydroponics.\n');
+
+  // Search through the cache sees the write too.
+  const search = await task({ action: 'search', input: { query: 'hydroponics' } }, 'obsidian-search-1');
+  expect(search.status).toBe(200);
+  expect(search.body.output.results.map((r: { path: string }) => r.path)).toEqual(['Projects/Alpha.md']);
+
+  // A hostile path is the agent's 4xx, passed through, not a 5xx.
+  const hostile = await task({ action: 'read', input: { path: 'escape.md' } }, 'obsidian-hostile-1');
+  expect(hostile.status).toBe(400);
+
+  const seen = (id: string) => proc.logs.some((l) => l.correlation_id === id);
+  for (const id of ['obsidian-read-1', 'obsidian-write-1', 'obsidian-read-3', 'obsidian-search-1']) {
+    expect(seen(id)).toBe(true);
+  }
+  // The HIT asked the agent only for the note's version (resolve), not for the note.
+  const hitUrls = proc.logs.filter((l) => l.correlation_id === 'obsidian-read-2').map((l) => l.url);
+  expect(hitUrls).toEqual(['/v1/actions/read/resolve']);
+  expect(vault.outsideState()).toBe(vault.initialOutside);
+});
+
+test('a vault path that is not a folder, or none, exits 78 with the variable named', async () => {
+  const run = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['services/obsidian-agent/main.ts'],
+        { env: { PATH: process.env.PATH, PORT: '0', ...env }, timeout: 10000 },
+        (err, _stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stderr }),
+      );
+    });
+  const [missing, unset] = await Promise.all([
+    run({ OBSIDIAN_VAULT_PATH: `${vault.root}/missing` }),
+    run({}),
+  ]);
+  expect(missing.code).toBe(78);
+  expect(missing.stderr).toContain('OBSIDIAN_VAULT_PATH');
+  expect(unset.code).toBe(78);
+  expect(unset.stderr).toContain('OBSIDIAN_VAULT_PATH');
+});
