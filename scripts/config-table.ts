@@ -7,6 +7,7 @@ import * as prettier from 'prettier';
 import { z } from 'zod';
 import { agentConfigSchema } from '../services/kit/agent-service.ts';
 import { baseConfigSchema } from '../services/kit/config.ts';
+import { gitAgentConfigSchema } from '../services/git-agent/config.ts';
 import { obsidianConfigSchema } from '../services/obsidian-agent/config.ts';
 import { orchestratorConfigSchema } from '../services/orchestrator/config.ts';
 
@@ -48,6 +49,11 @@ const table = [
   '',
   ...header,
   ...rows(agentConfigSchema, (n) => !base.has(n)),
+  '',
+  '**Git agent** (`services/git-agent`):',
+  '',
+  ...header,
+  ...rows(gitAgentConfigSchema, (n) => n.startsWith('GIT_')),
   '',
   '**Obsidian agent** (`services/obsidian-agent`):',
   '',
