@@ -1,25 +1,38 @@
 #!/usr/bin/env bash
-# Brings phoenix-orch up on this machine and shows it working. Until the local stack lands this is
-# the minimal topology: one Redis, one master orchestrator, and the test agent standing in for the
-# git agent pool. Everything listens on 127.0.0.1 from PHOENIX_PORT_BASE (default 17400); state and
-# logs go to .stack/. Stop it with: bash scripts/down.sh
+# Brings phoenix-orch up on this machine and shows it working. Until the local-stack issue lands this
+# is a reduced topology: one Redis, one master orchestrator, one git agent (serving a bare clone of this
+# repository) and one Obsidian agent (serving a small sample vault). Everything listens on 127.0.0.1
+# from PHOENIX_PORT_BASE (default 17400); state and logs go to .stack/. Stop it: bash scripts/down.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh >/dev/null
 bash scripts/down.sh >/dev/null 2>&1 || true
 
 STATE=$PWD/.stack
-mkdir -p "$STATE/logs" "$STATE/redis"
+mkdir -p "$STATE/logs" "$STATE/redis" "$STATE/repos"
 BASE=${PHOENIX_PORT_BASE:-17400}
 REDIS_PORT=$BASE
 ORCH_PORT=$((BASE + 10))
-AGENT_PORT=$((BASE + 20))
+GIT_PORT=$((BASE + 20))
+OBSIDIAN_PORT=$((BASE + 30))
 NODE=$PWD/node_modules/.bin/node
-[ -f "$STATE/api-key" ] || head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$STATE/api-key"
+[ -f "$STATE/api-key" ] || head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$STATE/api-key"
 API_KEY=$(cat "$STATE/api-key")
 
+# Sample data: this repository for the git agent, a few linked notes for the Obsidian agent.
+if [ -d "$STATE/repos/phoenix-orch" ]; then
+  git -C "$STATE/repos/phoenix-orch" fetch -q "$PWD" '+refs/heads/*:refs/heads/*' 2>/dev/null || true
+else
+  git clone -q --bare "$PWD" "$STATE/repos/phoenix-orch"
+fi
+if [ ! -d "$STATE/vault" ]; then
+  mkdir -p "$STATE/vault/runbooks" "$STATE/vault/daily"
+  printf -- '---\ntags: [oncall]\n---\n# On-call\n\nStart with [[runbooks/Redis failover]] and the #dashboards.\n' >"$STATE/vault/On-call.md"
+  printf -- '# Redis failover\n\nSentinel promotes a replica; see [[On-call]]. #redis\n' >"$STATE/vault/runbooks/Redis failover.md"
+fi
+
 wait_http() { # name url log
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 150); do
     curl -fs "$2" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
@@ -27,21 +40,24 @@ wait_http() { # name url log
   tail -n 20 "$3" >&2 || true
   exit 1
 }
+start() { # name entry port env...
+  local name=$1 entry=$2 port=$3
+  shift 3
+  env PORT="$port" HOST=127.0.0.1 INSTANCE_ID="$name" REDIS_URL="redis://127.0.0.1:$REDIS_PORT" "$@" \
+    nohup "$NODE" "$entry" >"$STATE/logs/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+  wait_http "$name" "http://127.0.0.1:$port/health" "$STATE/logs/$name.log"
+}
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$STATE/redis" --save 900 1 --appendonly no \
   --daemonize yes --pidfile "$STATE/redis.pid" --logfile "$STATE/logs/redis.log"
 for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-PORT=$AGENT_PORT REDIS_URL=redis://127.0.0.1:$REDIS_PORT POOL=git INSTANCE_ID=git-agent-1 \
-  nohup "$NODE" test/support/test-agent-main.ts >"$STATE/logs/git-agent-1.log" 2>&1 &
-echo $! >"$STATE/git-agent-1.pid"
-wait_http git-agent-1 "http://127.0.0.1:$AGENT_PORT/health" "$STATE/logs/git-agent-1.log"
-
-PORT=$ORCH_PORT HOST=127.0.0.1 API_KEYS=$API_KEY REDIS_URL=redis://127.0.0.1:$REDIS_PORT \
-  AGENT_GIT_URL=http://127.0.0.1:$AGENT_PORT INSTANCE_ID=orchestrator-1 CPU_LIMIT=2 MEMORY_LIMIT=4294967296 \
-  nohup "$NODE" services/orchestrator/main.ts >"$STATE/logs/orchestrator-1.log" 2>&1 &
-echo $! >"$STATE/orchestrator-1.pid"
-wait_http orchestrator-1 "http://127.0.0.1:$ORCH_PORT/health" "$STATE/logs/orchestrator-1.log"
+start git-agent-1 services/git-agent/main.ts "$GIT_PORT" GIT_REPOS_ROOT="$STATE/repos"
+start obsidian-agent-1 services/obsidian-agent/main.ts "$OBSIDIAN_PORT" OBSIDIAN_VAULT_PATH="$STATE/vault"
+start orchestrator-1 services/orchestrator/main.ts "$ORCH_PORT" API_KEYS="$API_KEY" \
+  AGENT_GIT_URL="http://127.0.0.1:$GIT_PORT" AGENT_OBSIDIAN_URL="http://127.0.0.1:$OBSIDIAN_PORT" \
+  CPU_LIMIT=2 MEMORY_LIMIT=4294967296
 
 URL=http://127.0.0.1:$ORCH_PORT
 call() { # method path [body]
@@ -51,44 +67,56 @@ call() { # method path [body]
 header() { grep -i "^$1:" "$STATE/last-headers" | cut -d' ' -f2- | tr -d '\r'; }
 
 echo
-echo "== A task, twice: the first is computed by the agent (MISS), the second comes from the cache (HIT)"
-input="{\"agent\":\"git\",\"action\":\"echo\",\"input\":{\"question\":\"what changed\",\"at\":\"$(date +%F)\"}}"
-call POST /v1/tasks "$input" | jq -c .
+echo "== The git agent: the last commits of this repository, twice (MISS: computed by the agent; HIT: from the cache)"
+log='{"agent":"git","action":"log","input":{"repo":"phoenix-orch","limit":3}}'
+call POST /v1/tasks "$log" | jq -c '[.output.commits[] | {sha: .sha[0:10], subject}]'
 echo "   X-Cache: $(header X-Cache), served by $(header X-Served-By)"
-call POST /v1/tasks "$input" | jq -c .output
+call POST /v1/tasks "$log" >/dev/null
+echo "   again: X-Cache: $(header X-Cache)"
+
+echo
+echo "== The Obsidian agent: read a note, change it, read it again (the write moves its version: no stale answer)"
+read='{"agent":"obsidian","action":"read","input":{"path":"On-call.md"}}'
+note=$(call POST /v1/tasks "$read")
+echo "$note" | jq -c '.output | {path, tags, links: [.links[]?.target], version: .version[0:12]}'
 echo "   X-Cache: $(header X-Cache)"
+version=$(echo "$note" | jq -r .output.version)
+call POST /v1/tasks "{\"agent\":\"obsidian\",\"action\":\"append\",\"input\":{\"path\":\"On-call.md\",\"text\":\"\\n- $(date -u +%FT%TZ) demo ran\\n\"}}" | jq -c '.output | {path, version: .version[0:12]}'
+call POST /v1/tasks "$read" | jq -c '.output | {version: .version[0:12]}'
+echo "   X-Cache: $(header X-Cache)"
+call POST /v1/tasks "{\"agent\":\"obsidian\",\"action\":\"write\",\"input\":{\"path\":\"On-call.md\",\"body\":\"overwrite\",\"expected_version\":\"$version\"}}" | jq -c '{status, type}'
+echo "   (a write based on the old version is refused with 409 rather than losing the append)"
 
 echo
 echo "== A session: turns recorded with optimistic concurrency"
 sid=$(call POST /v1/sessions '{"data":{"user":"demo"}}' | jq -r .id)
-call POST /v1/tasks "{\"agent\":\"git\",\"action\":\"echo\",\"input\":{\"say\":\"hello\"},\"session_id\":\"$sid\"}" | jq -c .session
-call POST /v1/tasks "{\"agent\":\"git\",\"action\":\"echo\",\"input\":{\"say\":\"again\"},\"session_id\":\"$sid\",\"session_version\":2}" | jq -c .session
-call POST /v1/tasks "{\"agent\":\"git\",\"action\":\"echo\",\"input\":{\"say\":\"stale\"},\"session_id\":\"$sid\",\"session_version\":2}" | jq -c '{status, detail}'
-echo "   (the stale session_version 2 is refused with 409 rather than overwriting version 3)"
-call GET "/v1/sessions/$sid" | jq -c '{id, version, turns: [.turns[].input]}'
+call POST /v1/tasks "{\"agent\":\"obsidian\",\"action\":\"search\",\"input\":{\"query\":\"failover\"},\"session_id\":\"$sid\"}" | jq -c .session
+call POST /v1/tasks "{\"agent\":\"obsidian\",\"action\":\"search\",\"input\":{\"query\":\"sentinel\"},\"session_id\":\"$sid\",\"session_version\":1}" | jq -c '{status, detail}'
+echo "   (session_version 1 is stale: refused with 409 instead of overwriting version 2)"
 
 echo
 echo "== An async task: 202 at once, the result fetched from its status URL"
-status_url=$(call POST /v1/tasks '{"agent":"git","action":"slow","input":{"ms":300},"mode":"async"}' | jq -r .status_url)
-sleep 0.8
-call GET "$status_url" | jq -c '{status, attempts, result}'
+status_url=$(call POST /v1/tasks '{"agent":"git","action":"tree","input":{"repo":"phoenix-orch","path":"services"},"mode":"async"}' | jq -r .status_url)
+sleep 1
+call GET "$status_url" | jq -c '{status, attempts, entries: (.result.output.entries // [] | length)}'
 
 echo
 echo "== Bad input gets a problem document, never a 500"
-call POST /v1/tasks '{"agent":"nope","action":"echo","input":{}}' | jq -c '{status, type, errors}'
+call POST /v1/tasks '{"agent":"git","action":"read","input":{"repo":"phoenix-orch","path":"../../etc/passwd"}}' | jq -c '{status, type, errors}'
 
 echo
 echo "== Health and metrics"
-curl -s "$URL/health" | jq -c '{status, redis: .checks.redis.ok, git_pool: .checks.agent_pools.detail.git}'
-curl -s "$URL/metrics" | grep -E '^orchestrator_(cache_lookups_total|agent_calls_total|http_requests_total\{route="/v1/tasks")' | head -8
+curl -s "$URL/health" | jq -c '{status, redis: .checks.redis.ok, pools: (.checks.agent_pools.detail | map_values({healthy, breaker}))}'
+curl -s "$URL/metrics" | grep -E '^orchestrator_(cache_lookups_total|agent_calls_total)' | head -8
 
 cat <<INFO
 
 phoenix-orch is running:
-  orchestrator  $URL   (OpenAPI: $URL/openapi.json, metrics: $URL/metrics)
-  API key       $API_KEY   (also in .stack/api-key)
-  redis         redis://127.0.0.1:$REDIS_PORT
-  git pool      http://127.0.0.1:$AGENT_PORT   (the test agent, standing in until the agent pools land)
-  logs          .stack/logs/
+  orchestrator    $URL   (OpenAPI: $URL/openapi.json, metrics: $URL/metrics)
+  API key         $API_KEY   (also in .stack/api-key)
+  redis           redis://127.0.0.1:$REDIS_PORT
+  git agent       http://127.0.0.1:$GIT_PORT   (repositories in .stack/repos)
+  obsidian agent  http://127.0.0.1:$OBSIDIAN_PORT   (vault in .stack/vault)
+  logs            .stack/logs/
 Stop it with: bash scripts/down.sh
 INFO
