@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { agentConfigSchema } from '../services/kit/agent-service.ts';
 import { baseConfigSchema } from '../services/kit/config.ts';
 import { gitAgentConfigSchema } from '../services/git-agent/config.ts';
+import { llmRouterConfigSchema } from '../services/llm-router/config.ts';
 import { obsidianConfigSchema } from '../services/obsidian-agent/config.ts';
 import { orchestratorConfigSchema } from '../services/orchestrator/config.ts';
 
@@ -54,6 +55,11 @@ const table = [
   '',
   ...header,
   ...rows(gitAgentConfigSchema, (n) => n.startsWith('GIT_')),
+  '',
+  '**LLM router** (`services/llm-router`):',
+  '',
+  ...header,
+  ...rows(llmRouterConfigSchema, (n) => n.startsWith('LLM_')),
   '',
   '**Obsidian agent** (`services/obsidian-agent`):',
   '',

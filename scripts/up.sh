@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings phoenix-orch up on this machine and shows it working. Until the local-stack issue lands this
 # is a reduced topology: one Redis, one master orchestrator, one git agent (serving a bare clone of this
-# repository) and one Obsidian agent (serving a small sample vault). Everything listens on 127.0.0.1
+# repository), one Obsidian agent (serving a small sample vault) and one LLM router (in front of two
+# instances of the provider simulator, load/llm-simulator, since no real provider is reachable here). Everything listens on 127.0.0.1
 # from PHOENIX_PORT_BASE (default 17400); state and logs go to .stack/. Stop it: bash scripts/down.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,8 @@ REDIS_PORT=$BASE
 ORCH_PORT=$((BASE + 10))
 GIT_PORT=$((BASE + 20))
 OBSIDIAN_PORT=$((BASE + 30))
+LLM_PORT=$((BASE + 40))
+SIM_PORTS=($((BASE + 50)) $((BASE + 51)))
 NODE=$PWD/node_modules/.bin/node
 [ -f "$STATE/api-key" ] || head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$STATE/api-key"
 API_KEY=$(cat "$STATE/api-key")
@@ -55,8 +58,19 @@ for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && brea
 
 start git-agent-1 services/git-agent/main.ts "$GIT_PORT" GIT_REPOS_ROOT="$STATE/repos"
 start obsidian-agent-1 services/obsidian-agent/main.ts "$OBSIDIAN_PORT" OBSIDIAN_VAULT_PATH="$STATE/vault"
+for i in 0 1; do
+  env PORT="${SIM_PORTS[$i]}" SIM_NAME="simulator-$((i + 1))" SIM_MODELS=sim-small SIM_API_KEY=demo-provider-key \
+    SIM_LATENCY_DISTRIBUTION=uniform SIM_LATENCY_MIN_MS=20 SIM_LATENCY_MAX_MS=60 \
+    nohup "$NODE" load/llm-simulator/main.ts >"$STATE/logs/llm-simulator-$((i + 1)).log" 2>&1 &
+  echo $! >"$STATE/llm-simulator-$((i + 1)).pid"
+  wait_http "llm-simulator-$((i + 1))" "http://127.0.0.1:${SIM_PORTS[$i]}/v1/models" "$STATE/logs/llm-simulator-$((i + 1)).log"
+done
+providers="[{\"name\":\"sim-a\",\"type\":\"openai\",\"base_url\":\"http://127.0.0.1:${SIM_PORTS[0]}/v1\",\"api_key_env\":\"SIM_KEY\",\"models\":[\"sim-small\"],\"weight\":3},"
+providers+="{\"name\":\"sim-b\",\"type\":\"openai\",\"base_url\":\"http://127.0.0.1:${SIM_PORTS[1]}/v1\",\"api_key_env\":\"SIM_KEY\",\"models\":[\"sim-small\"],\"weight\":1}]"
+start llm-router-1 services/llm-router/main.ts "$LLM_PORT" LLM_PROVIDERS="$providers" SIM_KEY=demo-provider-key
 start orchestrator-1 services/orchestrator/main.ts "$ORCH_PORT" API_KEYS="$API_KEY" \
   AGENT_GIT_URL="http://127.0.0.1:$GIT_PORT" AGENT_OBSIDIAN_URL="http://127.0.0.1:$OBSIDIAN_PORT" \
+  AGENT_LLM_URL="http://127.0.0.1:$LLM_PORT" \
   CPU_LIMIT=2 MEMORY_LIMIT=4294967296
 
 URL=http://127.0.0.1:$ORCH_PORT
@@ -88,6 +102,14 @@ call POST /v1/tasks "{\"agent\":\"obsidian\",\"action\":\"write\",\"input\":{\"p
 echo "   (a write based on the old version is refused with 409 rather than losing the append)"
 
 echo
+echo "== The LLM router: a deterministic chat (temperature 0) is cached; the provider simulator answers"
+chat='{"agent":"llm","action":"chat","input":{"model":"sim-small","temperature":0,"messages":[{"role":"user","content":"Summarise the on-call runbook"}]}}'
+call POST /v1/tasks "$chat" | jq -c '.output | {model, answer: .choices[0].message.content, usage}'
+echo "   X-Cache: $(header X-Cache)"
+call POST /v1/tasks "$chat" >/dev/null
+echo "   again: X-Cache: $(header X-Cache)"
+
+echo
 echo "== A session: turns recorded with optimistic concurrency"
 sid=$(call POST /v1/sessions '{"data":{"user":"demo"}}' | jq -r .id)
 call POST /v1/tasks "{\"agent\":\"obsidian\",\"action\":\"search\",\"input\":{\"query\":\"failover\"},\"session_id\":\"$sid\"}" | jq -c .session
@@ -117,6 +139,7 @@ phoenix-orch is running:
   redis           redis://127.0.0.1:$REDIS_PORT
   git agent       http://127.0.0.1:$GIT_PORT   (repositories in .stack/repos)
   obsidian agent  http://127.0.0.1:$OBSIDIAN_PORT   (vault in .stack/vault)
+  llm router      http://127.0.0.1:$LLM_PORT   (providers: simulators on ${SIM_PORTS[0]} and ${SIM_PORTS[1]})
   logs            .stack/logs/
 Stop it with: bash scripts/down.sh
 INFO
