@@ -1,15 +1,16 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { auth, startOrchestrator } from '../support/orchestrator.ts';
-import { spawnService, type ServiceProcess } from '../support/process.ts';
+import { auth } from '../support/orchestrator.ts';
+import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis-server.ts';
 import { BOB, buildRepos, type Fixture } from './fixture.ts';
 
 let fx: Fixture;
 let redis: RedisServer;
 let agent: ServiceProcess;
-let orch: Awaited<ReturnType<typeof startOrchestrator>>;
+/** The orchestrator runs as a process too, so that its own log lines can be checked. */
+let orch: ServiceProcess;
 
 beforeAll(async () => {
   fx = buildRepos();
@@ -26,14 +27,16 @@ beforeAll(async () => {
     },
     'agent listening',
   );
-  orch = await startOrchestrator({
+  orch = await spawnOrchestrator({
+    SHUTDOWN_DRAIN_DELAY_MS: '0',
     REDIS_URL: redis.url,
     AGENT_GIT_URL: agent.url,
     AGENT_TIMEOUT_MS: '5000',
   });
 });
 afterAll(async () => {
-  await orch?.stop();
+  orch?.kill();
+  await orch?.exited;
   agent?.kill();
   await agent?.exited;
   await redis?.close();
@@ -47,10 +50,11 @@ const task = (action: string, input: Record<string, unknown>, correlationId: str
     .set('X-Correlation-ID', correlationId)
     .send({ agent: 'git', action, input });
 
-/** The agent writes its log asynchronously: wait briefly for a line to arrive. */
+/** Both services write their logs asynchronously: wait briefly for a line of each to arrive. */
 async function loggedWith(correlationId: string): Promise<boolean> {
+  const has = (p: ServiceProcess) => p.logs.some((l) => l.correlation_id === correlationId);
   for (let i = 0; i < 40; i += 1) {
-    if (agent.logs.some((l) => l.correlation_id === correlationId)) return true;
+    if (has(agent) && has(orch)) return true;
     await sleep(50);
   }
   return false;

@@ -1,15 +1,16 @@
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { startLlmSimulator, type LlmSimulator } from '../../load/llm-simulator/simulator.ts';
-import { auth, startOrchestrator } from '../support/orchestrator.ts';
-import { spawnService, type ServiceProcess } from '../support/process.ts';
+import { auth } from '../support/orchestrator.ts';
+import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis-server.ts';
 import { chat, hello, providerKey, providersEnv } from './helpers.ts';
 
 let redis: RedisServer;
 let sim: LlmSimulator;
 let router: ServiceProcess;
-let orch: Awaited<ReturnType<typeof startOrchestrator>>;
+/** The orchestrator runs as a process too, so that its own log lines can be checked. */
+let orch: ServiceProcess;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -31,14 +32,16 @@ beforeAll(async () => {
     },
     'agent listening',
   );
-  orch = await startOrchestrator({
+  orch = await spawnOrchestrator({
+    SHUTDOWN_DRAIN_DELAY_MS: '0',
     REDIS_URL: redis.url,
     AGENT_LLM_URL: router.url,
     AGENT_TIMEOUT_MS: '5000',
   });
 });
 afterAll(async () => {
-  await orch?.stop();
+  orch?.kill();
+  await orch?.exited;
   router?.kill();
   await router?.exited;
   await sim?.stop();
@@ -72,7 +75,12 @@ test('the correlation id reaches the router logs and the provider', async () => 
   const res = await task(hello('trace me', { temperature: 0.7 }), 'corr-llm-trace-1');
   expect(res.status).toBe(200);
   expect(sim.requests.some((q) => q.correlation_id === 'corr-llm-trace-1')).toBe(true);
-  expect(router.logs.some((l) => l.correlation_id === 'corr-llm-trace-1')).toBe(true);
+  // Both services write their logs asynchronously: wait briefly for a line of each.
+  const logged = (p: ServiceProcess) => p.logs.some((l) => l.correlation_id === 'corr-llm-trace-1');
+  for (let i = 0; i < 40 && !(logged(router) && logged(orch)); i += 1)
+    await new Promise((r) => setTimeout(r, 50));
+  expect(logged(router)).toBe(true);
+  expect(logged(orch)).toBe(true);
 });
 
 test('a sampled chat is never served from the cache', async () => {

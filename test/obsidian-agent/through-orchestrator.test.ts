@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import request from 'supertest';
-import { auth, startOrchestrator } from '../support/orchestrator.ts';
-import { spawnService, type ServiceProcess } from '../support/process.ts';
+import { auth } from '../support/orchestrator.ts';
+import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis-server.ts';
 import { buildVault, type Vault } from './vault-fixture.ts';
 
 let redis: RedisServer;
 let vault: Vault;
 let proc: ServiceProcess;
-let orchestrator: Awaited<ReturnType<typeof startOrchestrator>>;
+/** The orchestrator runs as a process too, so that its own log lines can be checked. */
+let orchestrator: ServiceProcess;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -23,10 +24,15 @@ beforeAll(async () => {
     },
     'agent listening',
   );
-  orchestrator = await startOrchestrator({ REDIS_URL: redis.url, AGENT_OBSIDIAN_URL: proc.url });
+  orchestrator = await spawnOrchestrator({
+    SHUTDOWN_DRAIN_DELAY_MS: '0',
+    REDIS_URL: redis.url,
+    AGENT_OBSIDIAN_URL: proc.url,
+  });
 });
 afterAll(async () => {
-  await orchestrator?.stop();
+  orchestrator?.kill();
+  await orchestrator?.exited;
   if (proc) {
     proc.kill('SIGTERM');
     await proc.exited;
@@ -96,10 +102,12 @@ test('read is cached (MISS, HIT) and a write through the orchestrator makes the 
   const hostile = await task({ action: 'read', input: { path: 'escape.md' } }, 'obsidian-hostile-1');
   expect(hostile.status).toBe(400);
 
-  const seen = (id: string) => proc.logs.some((l) => l.correlation_id === id);
-  for (const id of ['obsidian-read-1', 'obsidian-write-1', 'obsidian-read-3', 'obsidian-search-1']) {
-    expect(seen(id)).toBe(true);
-  }
+  // In the logs of both services.
+  const seen = (id: string) => [proc, orchestrator].every((p) => p.logs.some((l) => l.correlation_id === id));
+  const ids = ['obsidian-read-1', 'obsidian-write-1', 'obsidian-read-3', 'obsidian-search-1'];
+  // Logs are written asynchronously: give the last lines a moment to arrive.
+  for (let i = 0; i < 40 && !ids.every(seen); i += 1) await new Promise((r) => setTimeout(r, 50));
+  for (const id of ids) expect(seen(id)).toBe(true);
   // The HIT asked the agent only for the note's version (resolve), not for the note.
   const hitUrls = proc.logs.filter((l) => l.correlation_id === 'obsidian-read-2').map((l) => l.url);
   expect(hitUrls).toEqual(['/v1/actions/read/resolve']);
