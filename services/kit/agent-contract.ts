@@ -33,10 +33,18 @@ export interface ActionRequest {
   input: unknown;
   /** Present when the task names a session: its id and recent turns, for actions that use history. */
   session?: { id: string; turns: unknown[] };
+  /** For `resolve` actions: the version the caller keyed the answer by (from `/resolve`). */
+  version?: string;
 }
 
 export interface ActionResponse {
   output: unknown;
+  /**
+   * For `resolve` actions asked with a `version`: the version resolved again after the work. If it
+   * differs, the state moved while the answer was computed, and the caller must not store the answer
+   * under the old version's key.
+   */
+  version?: string;
 }
 
 export interface ResolveResponse {

@@ -44,6 +44,7 @@ export const defineAction = <S extends z.ZodType>(action: AgentAction<S>): Agent
 const actionRequestSchema = z.strictObject({
   input: z.unknown(),
   session: z.strictObject({ id: z.string().max(64), turns: z.array(z.unknown()) }).optional(),
+  version: z.string().max(1024).optional(),
 });
 
 /**
@@ -112,7 +113,7 @@ export function createAgentService(opts: {
       }));
       throw badRequest(`invalid input: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
     }
-    return { input: input.data, session: envelope.data.session };
+    return { input: input.data, session: envelope.data.session, version: envelope.data.version };
   };
   const context = (
     req: Request,
@@ -135,7 +136,7 @@ export function createAgentService(opts: {
     const start = process.hrtime.bigint();
     let outcome = 'error';
     try {
-      const { input, session } = (() => {
+      const { input, session, version } = (() => {
         try {
           return parseInput(action, req.body);
         } catch (err) {
@@ -143,9 +144,12 @@ export function createAgentService(opts: {
           throw err;
         }
       })();
-      const output = await action.run(input, context(req, res, session));
+      const ctx = context(req, res, session);
+      const output = await action.run(input, ctx);
+      // Re-resolve after the work so the caller can tell whether the state moved meanwhile.
+      const after = version !== undefined && action.resolve ? await action.resolve(input, ctx) : undefined;
       outcome = 'success';
-      res.json({ output });
+      res.json(after === undefined ? { output } : { output, version: after });
     } catch (err) {
       if (outcome !== 'invalid_input')
         outcome = err instanceof Problem && err.status < 500 ? 'client_error' : 'error';

@@ -16,8 +16,14 @@ export interface Answer {
   cache: CacheResult;
 }
 
-/** Runs the agent; returns its output. */
-export type Compute = () => Promise<unknown>;
+/** An agent's answer, and whether it may be stored under the key it was asked for. */
+export interface Computed {
+  output: unknown;
+  storable: boolean;
+}
+
+/** Runs the agent. */
+export type Compute = () => Promise<Computed>;
 
 const serialize = (output: unknown): string => JSON.stringify(output) ?? 'null';
 
@@ -152,16 +158,17 @@ export class TaskCache {
 
   /** Recomputes and overwrites the stored answer everywhere (`cache: "refresh"`). */
   async refresh(pool: string, hash: string, ttlSeconds: number, compute: Compute): Promise<Answer> {
-    const outputJson = serialize(await compute());
+    const computed = await compute();
+    const outputJson = serialize(computed.output);
     this.metrics.cacheLookups.inc({ pool, result: 'miss' });
-    await this.write(hash, outputJson, ttlSeconds).catch(() => undefined);
+    if (this.storable(computed)) await this.write(hash, outputJson, ttlSeconds).catch(() => undefined);
     await this.redis.publish(this.keys.flightChannel, hash).catch(() => undefined);
     return { outputJson, cache: 'MISS' };
   }
 
   async bypass(pool: string, compute: Compute, result: 'bypass' | 'error' = 'bypass'): Promise<Answer> {
     this.metrics.cacheLookups.inc({ pool, result });
-    return { outputJson: serialize(await compute()), cache: 'BYPASS' };
+    return { outputJson: serialize((await compute()).output), cache: 'BYPASS' };
   }
 
   private async flight(hash: string, ttlSeconds: number, compute: Compute) {
@@ -177,7 +184,7 @@ export class TaskCache {
       } catch {
         // Redis failed under us: answer uncached rather than fail the request.
         this.metrics.redisErrors.inc({ operation: 'flight_lock' });
-        return { outputJson: serialize(await compute()), computedHere: true };
+        return { outputJson: serialize((await compute()).output), computedHere: true };
       }
       if (acquired)
         return { outputJson: await this.lead(hash, token, ttlSeconds, compute), computedHere: !waited };
@@ -195,13 +202,14 @@ export class TaskCache {
     }
     this.metrics.singleFlightWaits.inc({ outcome: 'timeout' });
     this.log.warn({ hash }, 'single-flight wait timed out; computing without the lock');
-    return { outputJson: serialize(await compute()), computedHere: true };
+    return { outputJson: serialize((await compute()).output), computedHere: true };
   }
 
   private async lead(hash: string, token: string, ttlSeconds: number, compute: Compute): Promise<string> {
     try {
-      const outputJson = serialize(await compute());
-      await this.write(hash, outputJson, ttlSeconds).catch(() => undefined);
+      const computed = await compute();
+      const outputJson = serialize(computed.output);
+      if (this.storable(computed)) await this.write(hash, outputJson, ttlSeconds).catch(() => undefined);
       return outputJson;
     } catch (err) {
       if (err instanceof Problem) {
@@ -261,6 +269,11 @@ export class TaskCache {
 
   private wake(hash: string): void {
     for (const done of [...(this.waiters.get(hash) ?? [])]) done();
+  }
+
+  private storable(computed: Computed): boolean {
+    if (!computed.storable) this.metrics.cacheStoresSkipped.inc({ reason: 'version_moved' });
+    return computed.storable;
   }
 
   /** Keeps a value read from Redis in the memory tier; returns its output JSON. */

@@ -16,6 +16,12 @@ export function createOrchestratorMetrics(base: BaseMetrics) {
       help: 'Cache hits answered from the instance\u2019s memory tier without asking Redis (a subset of the hits).',
       registers,
     }),
+    cacheStoresSkipped: new client.Counter({
+      name: 'orchestrator_cache_stores_skipped_total',
+      help: 'Computed answers not stored, by reason (version_moved: the state changed while the agent worked).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     singleFlightWaits: new client.Counter({
       name: 'orchestrator_single_flight_waits_total',
       help: 'Requests that waited for another request computing the same answer, by outcome.',

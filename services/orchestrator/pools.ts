@@ -152,9 +152,14 @@ export class AgentPools {
     input: unknown,
     session: { id: string; turns: unknown[] } | undefined,
     correlationId: string,
+    version?: string,
   ) {
     return this.call(poolName, (client) =>
-      client.run(action, { input, ...(session ? { session } : {}) }, correlationId),
+      client.run(
+        action,
+        { input, ...(session ? { session } : {}), ...(version !== undefined ? { version } : {}) },
+        correlationId,
+      ),
     );
   }
 

@@ -1,7 +1,7 @@
 import type { AgentPool } from '../kit/agent-contract.ts';
 import { conflict } from '../kit/problem.ts';
 import type { TaskRequest } from './api-schemas.ts';
-import { cacheKey, type Answer, type TaskCache } from './cache.ts';
+import { cacheKey, type Answer, type Computed, type TaskCache } from './cache.ts';
 import type { AgentPools } from './pools.ts';
 import type { Session, SessionStore } from './sessions.ts';
 
@@ -40,12 +40,23 @@ export class TaskRunner {
       this.pools.describeKnown(pool, task.action) ??
       (await this.pools.describe(pool, task.action, correlationId));
     const sessionContext = session ? { id: session.id, turns: session.turns } : undefined;
-    const compute = async () =>
-      (await this.pools.run(pool, task.action, task.input, sessionContext, correlationId)).output;
+    // `version` (from the action's resolve) keys the answer; the agent reports the version again after
+    // the work, and an answer computed while the state moved is not stored under the old key.
+    const compute = (version?: string) => async (): Promise<Computed> => {
+      const response = await this.pools.run(
+        pool,
+        task.action,
+        task.input,
+        sessionContext,
+        correlationId,
+        version,
+      );
+      return { output: response.output, storable: version === undefined || response.version === version };
+    };
 
     let result: Answer;
     if (!descriptor?.cacheable || task.cache === 'bypass') {
-      result = await this.cache.bypass(pool, compute);
+      result = await this.cache.bypass(pool, compute());
     } else {
       const version = descriptor.resolve
         ? await this.pools.resolve(pool, task.action, task.input, correlationId)
@@ -59,8 +70,8 @@ export class TaskRunner {
       });
       result =
         task.cache === 'refresh'
-          ? await this.cache.refresh(pool, hash, descriptor.ttl_seconds, compute)
-          : await this.cache.getOrCompute(pool, hash, descriptor.ttl_seconds, compute);
+          ? await this.cache.refresh(pool, hash, descriptor.ttl_seconds, compute(version))
+          : await this.cache.getOrCompute(pool, hash, descriptor.ttl_seconds, compute(version));
     }
 
     if (!session) return result;

@@ -297,3 +297,29 @@ describe('async tasks', () => {
     expect(res.status).toBe(404);
   });
 });
+
+describe('moving state', () => {
+  test('an answer computed while its version moved is returned but not stored under the old version', async () => {
+    const input = { ref: `race-${Date.now()}` };
+    agent.control.version = 'before';
+    agent.control.delayMs = 300;
+    // supertest sends on then(): start the request now, not at the await below.
+    const pending = task(a.url, { agent: 'git', action: 'versioned', input }).then((r) => r);
+    await new Promise((r) => setTimeout(r, 100));
+    agent.control.version = 'after'; // the branch moves while the agent works
+    const raced = await pending;
+    agent.control.delayMs = 0;
+    expect(raced.status).toBe(200);
+    expect(raced.headers['x-cache']).toBe('MISS');
+    expect(raced.body.output.version).toBe('after');
+
+    // Back at "before", the key of the first request: nothing was stored under it, so no stale answer.
+    agent.control.version = 'before';
+    const again = await task(b.url, { agent: 'git', action: 'versioned', input });
+    expect(again.headers['x-cache']).toBe('MISS');
+    expect(again.body.output.version).toBe('before');
+    expect((await task(b.url, { agent: 'git', action: 'versioned', input })).headers['x-cache']).toBe('HIT');
+    const metrics = await request(a.url).get('/metrics');
+    expect(metrics.text).toMatch(/orchestrator_cache_stores_skipped_total\{reason="version_moved"\} 1/);
+  });
+});
