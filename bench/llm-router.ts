@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/support/redis-server.ts';
+import { CLK_TCK, machineBusyTicks, median, processTicks, writeWrkPostScript } from './lib/measure.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const num = (name: string, def: number) => {
@@ -116,45 +117,14 @@ async function waitFor(url: string, init: RequestInit, name: string): Promise<vo
   throw new Error(`${name} did not answer 200 at ${url}`);
 }
 
-function luaScript(file: string, body: string): string {
-  let level = '=';
-  while (body.includes(`]${level}]`)) level += '=';
-  fs.writeFileSync(
-    file,
-    [
-      'wrk.method = "POST"',
-      'wrk.headers["Content-Type"] = "application/json"',
-      `wrk.headers["Authorization"] = "Bearer ${KEY}"`,
-      `wrk.body = [${level}[${body}]${level}]`,
-      '',
-    ].join('\n'),
-  );
-  return file;
-}
-
-/** utime+stime of a process and of its reaped children (wrk), in clock ticks. */
-function ticks(pid: number): { own: number; reaped: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat
-    .slice(stat.lastIndexOf(')') + 2)
-    .split(' ')
-    .map(Number);
-  return { own: f[11]! + f[12]!, reaped: f[13]! + f[14]! };
-}
-function machineBusy(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return f.slice(0, 8).reduce((a, b) => a + b, 0) - f[3]! - f[4]!;
-}
-const CLK_TCK = 100;
-
 /** Cores used during a run by the router and by processes this bench did not start (other users). */
 function cpuMeter(routerPid: number, simPid: number) {
   const snap = () => ({
     at: performance.now(),
-    machine: machineBusy(),
-    router: ticks(routerPid).own,
-    sim: ticks(simPid).own,
-    self: ticks(process.pid),
+    machine: machineBusyTicks(),
+    router: processTicks(routerPid).own,
+    sim: processTicks(simPid).own,
+    self: processTicks(process.pid),
   });
   const a = snap();
   return () => {
@@ -222,11 +192,6 @@ async function wrk(url: string, script: string, seconds: number, connections: nu
   return { ...parseWrk(out), ...(cpu ? { cpu } : {}) };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const combine = (runs: Wrk[]): Wrk => ({
   ...(runs[0]?.cpu
     ? {
@@ -302,8 +267,8 @@ async function main(): Promise<number> {
   await waitFor(direct.url, init(direct.body), 'simulator');
   await waitFor(routed.url, init(routed.body), 'llm-router');
   meterPids = { router: routerChild.pid!, sim: sim.pid! };
-  const directScript = luaScript(path.join(tmpDir, 'direct.lua'), direct.body);
-  const routedScript = luaScript(path.join(tmpDir, 'routed.lua'), routed.body);
+  const directScript = writeWrkPostScript(path.join(tmpDir, 'direct.lua'), direct.body, KEY);
+  const routedScript = writeWrkPostScript(path.join(tmpDir, 'routed.lua'), routed.body, KEY);
 
   await wrk(direct.url, directScript, WARMUP_S, CONNECTIONS);
   await wrk(routed.url, routedScript, WARMUP_S, CONNECTIONS);

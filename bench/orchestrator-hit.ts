@@ -23,6 +23,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startRedis, type RedisServer } from '../test/support/redis-server.ts';
 import { startTestAgent, type TestAgent } from '../test/support/test-agent.ts';
+import { CLK_TCK, machineBusyTicks, median, processTicks, writeWrkPostScript } from './lib/measure.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT_DIR = path.join(ROOT, '.bench');
@@ -221,32 +222,6 @@ function rssMiB(pid: number): number {
   return Number(m[1]) / 1024;
 }
 
-/** Clock ticks per second of /proc CPU times (getconf CLK_TCK; 100 on every common Linux). */
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime+stime of a process, and of its children it has already reaped (cutime+cstime), in ticks. */
-function processTicks(pid: number): { own: number; reaped: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat
-    .slice(stat.lastIndexOf(')') + 2)
-    .split(' ')
-    .map(Number);
-  return { own: f[11]! + f[12]!, reaped: f[13]! + f[14]! };
-}
-
-/** Busy (non-idle, non-iowait) ticks of the whole machine, summed over every CPU. */
-function machineBusyTicks(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  return total - f[3]! - f[4]!;
-}
-
 /** The redis-server this process started (a direct child), to account for its CPU. */
 function findChildPid(comm: string): number | undefined {
   for (const entry of fs.readdirSync('/proc')) {
@@ -421,12 +396,6 @@ interface WrkResult {
   cpu?: CpuUse;
 }
 
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 /** Several runs of one server as one result: totals for counts, medians for latency percentiles. */
 function combine(runs: WrkResult[]): WrkResult {
   const sum = (f: (r: WrkResult) => number) => runs.reduce((a, r) => a + f(r), 0);
@@ -463,18 +432,7 @@ function combine(runs: WrkResult[]): WrkResult {
 }
 
 function writeWrkScript(dir: string): string {
-  let level = '=';
-  while (TASK_BODY.includes(`]${level}]`)) level += '=';
-  const lua = [
-    'wrk.method = "POST"',
-    'wrk.headers["Content-Type"] = "application/json"',
-    `wrk.headers["Authorization"] = "Bearer ${API_KEY}"`,
-    `wrk.body = [${level}[${TASK_BODY}]${level}]`,
-    '',
-  ].join('\n');
-  const file = path.join(dir, 'post-task.lua');
-  fs.writeFileSync(file, lua);
-  return file;
+  return writeWrkPostScript(path.join(dir, 'post-task.lua'), TASK_BODY, API_KEY);
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60000, h: 3600000 };
