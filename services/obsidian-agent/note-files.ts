@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { lstat, open, rename, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Problem, notFound } from '../kit/problem.ts';
 
@@ -66,7 +67,47 @@ export async function writeNoteAtomic(file: string, content: string, mode = 0o64
       .finally(() => folder.close());
 }
 
-/** Runs functions one at a time per key (a note's real path), so check-then-rename cannot interleave. */
+const LOCK_WAIT_MS = 3000;
+const LOCK_STALE_MS = 30000;
+
+/**
+ * A lock file beside the note (`.<name>.lock`, created with O_EXCL), so that pool instances sharing the
+ * vault's volume serialise their writes too. A lock older than LOCK_STALE_MS was left by a crashed
+ * writer (a write takes milliseconds) and is broken. Waiting is bounded: a note that stays locked is
+ * answered 409, which the caller retries.
+ */
+async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const lockFile = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      const handle = await open(lockFile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const held = await lstat(lockFile).catch(() => undefined);
+    if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) {
+      await unlink(lockFile).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new Problem(409, 'note-busy', 'the note is being written by another request; retry');
+    }
+    await sleep(pause);
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lockFile).catch(() => undefined);
+  }
+}
+
+/**
+ * Runs functions one at a time per key (a note's real path), within this process and, through a lock
+ * file, across every instance sharing the vault, so check-then-rename cannot interleave.
+ */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
 
@@ -78,7 +119,7 @@ export class KeyedLock {
     this.tails.set(key, tail);
     await previous;
     try {
-      return await fn();
+      return await withFileLock(key, fn);
     } finally {
       release();
       if (this.tails.get(key) === tail) this.tails.delete(key);
