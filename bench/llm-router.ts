@@ -34,6 +34,8 @@ const ROUNDS = num('BENCH_ROUNDS', 3);
 const WARMUP_S = num('BENCH_WARMUP', 2);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
 const STRICT = process.env.BENCH_STRICT === '1';
+/** Extra node flags for the router, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof". */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const GOAL_RPS = 3000;
 const GOAL_P50_MS = 0.5;
 const GOAL_P99_MS = 5;
@@ -236,7 +238,7 @@ async function main(): Promise<number> {
   const routerPort = await freePort();
   const routerChild = start(
     'llm-router',
-    ['services/llm-router/main.ts'],
+    [...NODE_ARGS, 'services/llm-router/main.ts'],
     {
       PORT: String(routerPort),
       LOG_LEVEL: 'info',

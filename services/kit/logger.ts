@@ -7,12 +7,29 @@ export interface LoggerOptions {
   level: string;
 }
 
+/** Bytes buffered before a write; a timer writes what is buffered at least every FLUSH_INTERVAL_MS. */
+const BATCH_BYTES = 8192;
+const FLUSH_INTERVAL_MS = 200;
+
 /**
- * One stdout stream per process, written asynchronously: lines are buffered and written in batches, so
- * a busy instance does not pay a system call per log line. pino flushes it on exit.
+ * One stdout stream per process, written asynchronously in batches, so a busy instance does not pay a
+ * system call per log line; no line waits longer than FLUSH_INTERVAL_MS, and pino flushes on exit.
  */
-let stdout: DestinationStream | undefined;
-const destination = () => (stdout ??= pino.destination({ dest: 1, sync: false }));
+let stdout: (DestinationStream & { flush(): void }) | undefined;
+function destination() {
+  if (!stdout) {
+    const stream = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
+    stdout = stream;
+    setInterval(() => {
+      try {
+        stream.flush();
+      } catch {
+        // a write already in progress: the next tick flushes
+      }
+    }, FLUSH_INTERVAL_MS).unref();
+  }
+  return stdout;
+}
 
 /** pino's ISO timestamp, formatted once per millisecond however many lines share it. */
 let lastMs = 0;
