@@ -79,6 +79,8 @@ test('log through the orchestrator: the real commits, MISS then HIT, the correla
   // The agent's access log names the correlation id: resolve then run on the MISS, resolve only on the HIT.
   const urls = async (id: string) => {
     await loggedWith(id);
+    // The last lines may still be in the agent's log batch (written at least every 200 ms).
+    await sleep(400);
     return agent.logs
       .filter((l) => l.correlation_id === id && String(l.url).startsWith('/v1/actions/log'))
       .map((l) => l.url);

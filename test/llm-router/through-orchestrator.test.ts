@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { startLlmSimulator, type LlmSimulator } from '../../load/llm-simulator/simulator.ts';
 import { auth } from '../support/orchestrator.ts';
-import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
+import { spawnService, type ServiceProcess, spawnOrchestrator, waitForLog } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis-server.ts';
 import { chat, hello, providerKey, providersEnv } from './helpers.ts';
 
@@ -110,6 +110,9 @@ test('provider keys never appear in problems or in the router logs', async () =>
   expect(res.body.attempts).toEqual([{ provider: 'badkey', status: 401, duration_ms: expect.any(Number) }]);
   const viaOrch = await task(hello('locked', { model: 'locked-model' }), 'corr-llm-badkey-2');
   expect(viaOrch.status).toBeGreaterThanOrEqual(500);
+  // Logs arrive in batches: wait for the attempt's line, then check every line written so far.
+  await waitForLog(router, (l) => l.correlation_id === 'corr-llm-badkey' && l.provider === 'badkey');
+  await waitForLog(router, (l) => l.correlation_id === 'corr-llm-badkey-2');
   for (const text of [res.text, JSON.stringify(viaOrch.body), ...router.lines]) {
     expect(text).not.toContain(providerKey('main'));
     expect(text).not.toContain('sk-wrong-key-fedcba9876543210');

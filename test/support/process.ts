@@ -76,3 +76,20 @@ export function spawnOrchestrator(env: Record<string, string>): Promise<ServiceP
     'orchestrator listening',
   );
 }
+
+/**
+ * Waits (bounded) until a log line of `proc` matches: services write their logs in batches, up to
+ * 200 ms late. Resolves whether it matched.
+ */
+export async function waitForLog(
+  proc: ServiceProcess,
+  match: (line: Record<string, unknown>) => boolean,
+  timeoutMs = 3000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.logs.some(match)) return true;
+    await sleep(25);
+  }
+  return proc.logs.some(match);
+}
