@@ -27,7 +27,11 @@ export function createRedis(config: BaseConfig, role: RedisRole, log: Logger, na
     connectionName: `${name}:${role}`,
     password: config.REDIS_PASSWORD,
     connectTimeout: 2000,
-    commandTimeout: role === 'blocking' ? undefined : config.REDIS_COMMAND_TIMEOUT_MS,
+    commandTimeout:
+      role === 'blocking' || role === 'subscriber' ? undefined : config.REDIS_COMMAND_TIMEOUT_MS,
+    // ioredis resubscribes after a reconnect without handling a failure of that SUBSCRIBE, which
+    // surfaces as an unhandled rejection; the kit resubscribes itself (subscribeChannel).
+    autoResubscribe: false,
     maxRetriesPerRequest: role === 'command' ? 1 : null,
     enableOfflineQueue: role === 'subscriber',
     autoResendUnfulfilledCommands: role !== 'no-resend',
@@ -57,6 +61,11 @@ export function createRedis(config: BaseConfig, role: RedisRole, log: Logger, na
     lastError = '';
     log.info({ role }, 'redis ready');
   });
+  if (role === 'subscriber') {
+    redis.on('ready', () => {
+      for (const channel of subscriptions.get(redis) ?? []) redis.subscribe(channel).catch(() => undefined);
+    });
+  }
   // ioredis gives up for good ('end') when its failover detector disconnects while a reconnect through
   // the Sentinels is in flight. Only closeRedis() may end a connection: anything else is restarted.
   redis.on('end', () => {
@@ -71,6 +80,15 @@ export function createRedis(config: BaseConfig, role: RedisRole, log: Logger, na
 }
 
 const closing = new WeakSet<Redis>();
+const subscriptions = new WeakMap<Redis, Set<string>>();
+
+/** Subscribes `subscriber` to `channel` now (if connected) and again after every reconnect. */
+export async function subscribeChannel(subscriber: Redis, channel: string): Promise<void> {
+  const channels = subscriptions.get(subscriber) ?? new Set<string>();
+  subscriptions.set(subscriber, channels);
+  channels.add(channel);
+  if (subscriber.status === 'ready') await subscriber.subscribe(channel).catch(() => undefined);
+}
 
 /** Resolves once `redis` is ready, or after `timeoutMs` (it keeps reconnecting in the background either way). */
 export function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {

@@ -3,7 +3,7 @@ import { hash as digest, randomUUID } from 'node:crypto';
 import type { RedisKeys } from '../kit/keys.ts';
 import type { Logger } from '../kit/logger.ts';
 import { Problem, type ProblemBody } from '../kit/problem.ts';
-import type { Redis } from '../kit/redis.ts';
+import { subscribeChannel, type Redis } from '../kit/redis.ts';
 import type { OrchestratorConfig } from './config.ts';
 import { LocalCache } from './local-cache.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
@@ -115,7 +115,7 @@ export class TaskCache {
       this.memory.delete(hash);
       this.wake(hash);
     });
-    await this.subscriber.subscribe(this.keys.flightChannel).catch(() => undefined);
+    await subscribeChannel(this.subscriber, this.keys.flightChannel);
   }
 
   get available(): boolean {

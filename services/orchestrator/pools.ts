@@ -5,7 +5,7 @@ import type { AgentHealthReport } from '../kit/heartbeat.ts';
 import type { RedisKeys } from '../kit/keys.ts';
 import type { Logger } from '../kit/logger.ts';
 import { Problem } from '../kit/problem.ts';
-import type { Redis } from '../kit/redis.ts';
+import { subscribeChannel, type Redis } from '../kit/redis.ts';
 import { AgentClient, AgentFailure, AgentInputError } from './agent-client.ts';
 import type { OrchestratorConfig } from './config.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
@@ -102,9 +102,7 @@ export class AgentPools {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.keys.breakerChannel) this.applyRemote(message);
     });
-    await this.subscriber.subscribe(this.keys.breakerChannel).catch((err: Error) => {
-      this.log.warn({ err: err.message }, 'breaker channel subscribe failed; will subscribe on reconnect');
-    });
+    await subscribeChannel(this.subscriber, this.keys.breakerChannel);
     await this.adoptStoredBreakers();
     this.redis.on('ready', () => void this.adoptStoredBreakers());
     await Promise.all([this.refreshHealth(), ...[...this.pools.values()].map((p) => this.refreshCatalog(p))]);
