@@ -1,0 +1,236 @@
+/**
+ * Load tests: what Artillery measured, pushed to the Pushgateway by artillery-plugin-publish-metrics
+ * (type `prometheus`), beside the services' own view of the same run.
+ *
+ * The plugin (artillery 2.0's built-in copy, lib/prometheus.js) registers three metrics named after its
+ * `prefix` option, each with a `metric` label holding Artillery's own metric name with dots turned into
+ * underscores and lower-cased:
+ *   <prefix>_counters   counter, cumulative: http_requests, http_responses, http_codes_200, errors_etimedout,
+ *                       vusers_created, vusers_completed, vusers_failed, ...
+ *   <prefix>_rates      gauge: http_request_rate
+ *   <prefix>_summaries  gauge, per reporting period: http_response_time_{min,max,mean,median,p50,p75,p90,
+ *                       p95,p99,p999,count} (milliseconds to first byte), http_response_time_5xx_p95, ...
+ * It pushes under the job named by WORKER_ID (a random id otherwise), so panels do not select on `job`.
+ */
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  API_ROUTES,
+  THRESHOLDS,
+  above,
+  below,
+  finish,
+  newDashboard,
+  panelIds,
+  q,
+  quantile,
+  rate,
+  row,
+  statPanel,
+  timeseriesPanel,
+} from './common.ts';
+import { FRONTEND } from './load-balancer.ts';
+
+/** The publish-metrics `prefix` option (the plugin's default): the one place it is named. */
+export const ARTILLERY_PREFIX = 'artillery';
+
+const counters = `${ARTILLERY_PREFIX}_counters`;
+const rates = `${ARTILLERY_PREFIX}_rates`;
+const summaries = `${ARTILLERY_PREFIX}_summaries`;
+
+/** Sum over every worker of the rate of one Artillery counter. */
+const counterRate = (metric: string) => `sum(${rate(`${counters}{metric="${metric}"}`)})`;
+
+export function loadTestsDashboard(): Dashboard {
+  const id = panelIds();
+  const builder = newDashboard(
+    'loadTests',
+    'Artillery runs as the clients saw them (Pushgateway) beside the orchestrators\u2019 and the load balancer\u2019s view of the same traffic.',
+  )
+    .time({ from: 'now-1h', to: 'now' })
+    .refresh('10s')
+
+    .withRow(row(id(), 'Artillery (client side)'))
+    .withPanel(
+      statPanel({
+        id: id(),
+        title: 'Requests sent in the range',
+        unit: 'short',
+        width: 6,
+        queries: [q(`sum(increase(${counters}{metric="http_requests"}[$__range]))`, 'requests')],
+      }),
+    )
+    .withPanel(
+      statPanel({
+        id: id(),
+        title: 'Virtual users failed in the range',
+        unit: 'short',
+        width: 6,
+        queries: [q(`sum(increase(${counters}{metric="vusers_failed"}[$__range])) or vector(0)`, 'failed')],
+        thresholds: above(1),
+      }),
+    )
+    .withPanel(
+      statPanel({
+        id: id(),
+        title: 'Artillery errors in the range',
+        description: 'Transport errors Artillery counted (ETIMEDOUT, ECONNRESET, ...), not HTTP error codes.',
+        unit: 'short',
+        width: 6,
+        queries: [q(`sum(increase(${counters}{metric=~"errors_.+"}[$__range])) or vector(0)`, 'errors')],
+        thresholds: above(1),
+      }),
+    )
+    .withPanel(
+      statPanel({
+        id: id(),
+        title: 'Client p95 response time (last period)',
+        unit: 'ms',
+        width: 6,
+        queries: [q(`max(${summaries}{metric="http_response_time_p95"})`, 'p95')],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Requests and responses per second',
+        unit: 'reqps',
+        width: 8,
+        queries: [
+          q(counterRate('http_requests'), 'requests'),
+          q(counterRate('http_responses'), 'responses'),
+          q(`sum(${rates}{metric="http_request_rate"})`, 'request rate (Artillery)'),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Response codes',
+        unit: 'reqps',
+        width: 8,
+        stack: 'normal',
+        queries: [q(`sum by (metric) (${rate(`${counters}{metric=~"http_codes_.+"}`)})`, '{{metric}}')],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Response time to first byte (per reporting period)',
+        unit: 'ms',
+        width: 8,
+        queries: [
+          q(
+            `max by (metric) (${summaries}{metric=~"http_response_time_(median|p95|p99|max)"})`,
+            '{{metric}}',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Virtual users',
+        unit: 'short',
+        width: 12,
+        queries: [
+          q(
+            `sum by (metric) (${rate(`${counters}{metric=~"vusers_(created|completed|failed)"}`)})`,
+            '{{metric}}/s',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Errors by code',
+        unit: 'ops',
+        width: 12,
+        queries: [q(`sum by (metric) (${rate(`${counters}{metric=~"errors_.+"}`)})`, '{{metric}}')],
+      }),
+    )
+
+    .withRow(row(id(), 'The services during the run'))
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Request rate: clients, load balancer, orchestrators',
+        unit: 'reqps',
+        width: 8,
+        queries: [
+          q(counterRate('http_requests'), 'Artillery sent'),
+          q(
+            `sum(${rate(`haproxy_frontend_http_requests_total{proxy="${FRONTEND}"}`)})`,
+            'load balancer received',
+          ),
+          q(`sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`, 'orchestrators answered'),
+          q(`sum by (instance) (${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`, '{{instance}}'),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Latency p95: clients against orchestrators',
+        description:
+          'Artillery\u2019s time to first byte (client side, through the load balancer) and the orchestrators\u2019 own histogram.',
+        unit: 's',
+        width: 8,
+        queries: [
+          q(`max(${summaries}{metric="http_response_time_p95"}) / 1000`, 'Artillery p95'),
+          q(
+            quantile(0.95, 'orchestrator_http_request_duration_seconds', API_ROUTES, []),
+            'orchestrators p95',
+          ),
+          q(
+            quantile(0.99, 'orchestrator_http_request_duration_seconds', API_ROUTES, []),
+            'orchestrators p99',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Orchestrator 5xx share',
+        unit: 'percentunit',
+        width: 8,
+        min: 0,
+        queries: [
+          q(
+            `sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}, status=~"5.."}`)})\n  / sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`,
+            '5xx share',
+          ),
+        ],
+        thresholds: above(THRESHOLDS.errorRatio),
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Cache lookups during the run',
+        unit: 'ops',
+        width: 12,
+        stack: 'normal',
+        queries: [q(`sum by (result) (${rate('orchestrator_cache_lookups_total')})`, '{{result}}')],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Cache hit ratio during the run',
+        unit: 'percentunit',
+        width: 12,
+        min: 0,
+        max: 1,
+        queries: [
+          q(
+            `sum(${rate('orchestrator_cache_lookups_total{result="hit"}')})\n  / sum(${rate('orchestrator_cache_lookups_total{result=~"hit|miss"}')})`,
+            'hit ratio',
+          ),
+        ],
+        thresholds: below(THRESHOLDS.cacheHitRatio),
+      }),
+    );
+  return finish('loadTests', builder);
+}

@@ -1,0 +1,233 @@
+/**
+ * SLOs of the orchestrator's client traffic, as the alerts define them (`alerts/config.ts` slo): an
+ * availability SLI (requests not answered 5xx) and a latency SLI (requests answered within a histogram
+ * bucket bound), each against its objective, the error budget left, and the burn rates the multi-window,
+ * multi-burn-rate alerts read (the alerts' recording rules `job:orchestrator_*:ratio_rate<window>`).
+ */
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { parseDuration } from '../alerts/duration.ts';
+import {
+  API_ROUTES,
+  JOBS,
+  SLO,
+  below,
+  finish,
+  alertPanels,
+  newDashboard,
+  panelIds,
+  q,
+  quantile,
+  recorded,
+  recordedRequests,
+  row,
+  statPanel,
+  timeseriesPanel,
+  type Query,
+  type Step,
+} from './common.ts';
+
+const ids = alertPanels.slo;
+
+/** The period the objectives hold over (the burn-rate factors 14.4 / 6 / 3 / 1 assume 30 days). */
+export const SLO_PERIOD = '30d';
+
+const job = `job="${JOBS.orchestrator}"`;
+const client = `${job}, ${API_ROUTES}`;
+/** The latency bound as the histogram's `le` label writes it. */
+const le = String(SLO.latency.thresholdSeconds);
+
+/** Every burn-rate window of the alerts, shortest first, with the alerts (speed and factor) reading it. */
+function burnWindows(): { window: string; uses: string[]; factors: number[] }[] {
+  const byWindow = new Map<string, { uses: string[]; factors: number[] }>();
+  for (const [speed, spec] of Object.entries(SLO.burnRates)) {
+    for (const w of spec.windows) {
+      for (const window of [w.long, w.short]) {
+        const entry = byWindow.get(window) ?? { uses: [], factors: [] };
+        entry.uses.push(`${speed} ${w.factor}x`);
+        entry.factors.push(w.factor);
+        byWindow.set(window, entry);
+      }
+    }
+  }
+  return [...byWindow.entries()]
+    .map(([window, entry]) => ({ window, ...entry }))
+    .sort((a, b) => parseDuration(a.window) - parseDuration(b.window));
+}
+
+/** Threshold steps at each burn-rate factor of the alerts (1x is the budget spent exactly in 30 days). */
+function burnSteps(): Step[] {
+  const factors = [...new Set(burnWindows().flatMap((w) => w.factors))].sort((a, b) => a - b);
+  const colors = ['yellow', 'orange', 'red', 'dark-red'];
+  return [
+    { value: null, color: 'green' },
+    ...factors.map((value, i) => ({ value, color: colors[Math.min(i, colors.length - 1)]! })),
+  ];
+}
+
+function burnQueries(ratio: 'availability_errors' | 'latency_errors', objective: number): Query[] {
+  const budget = Number((1 - objective).toPrecision(12));
+  return burnWindows().map(({ window, uses }) =>
+    q(`${recorded(ratio, window)}{${job}} / ${budget}`, `${window} (${uses.join(', ')})`),
+  );
+}
+
+/** The windows the SLI panels show: the fast alert's short and long window (5m and 1h). */
+const shortWindow = SLO.burnRates.fast.windows[0]!.short;
+const longWindow = SLO.burnRates.fast.windows[0]!.long;
+
+const errors30d = `sum(increase(orchestrator_http_requests_total{${client}, status=~"5.."}[${SLO_PERIOD}]))`;
+const requests30d = `sum(increase(orchestrator_http_requests_total{${client}}[${SLO_PERIOD}]))`;
+const fast30d = `sum(increase(orchestrator_http_request_duration_seconds_bucket{${client}, le="${le}"}[${SLO_PERIOD}]))`;
+const timed30d = `sum(increase(orchestrator_http_request_duration_seconds_count{${client}}[${SLO_PERIOD}]))`;
+
+const budgetSteps: Step[] = [
+  { value: null, color: 'red' },
+  { value: 0, color: 'orange' },
+  { value: 0.25, color: 'green' },
+];
+
+export function sloDashboard(): Dashboard {
+  const id = panelIds();
+  const availability = SLO.availability.objective;
+  const latency = SLO.latency.objective;
+  const builder = newDashboard(
+    'slo',
+    `Orchestrator SLOs over ${SLO_PERIOD}: availability ${availability * 100}% of client requests not 5xx, latency ${latency * 100}% within ${le}s; error budgets and burn rates.`,
+  )
+    .time({ from: 'now-7d', to: 'now' })
+
+    .withRow(row(id(), `Objectives over the last ${SLO_PERIOD}`))
+    .withPanel(
+      statPanel({
+        id: id(),
+        title: `Availability (objective ${availability * 100}%)`,
+        description: `Share of client requests over the last ${SLO_PERIOD} not answered with a 5xx.`,
+        unit: 'percentunit',
+        decimals: 3,
+        queries: [q(`1 - ${errors30d}\n  / ${requests30d}`, 'availability')],
+        thresholds: below(availability),
+      }),
+    )
+    .withPanel(
+      statPanel({
+        id: id(),
+        title: 'Availability error budget remaining',
+        description: `1 - (5xx share over ${SLO_PERIOD}) / (1 - objective): 100% untouched, 0 spent, negative overspent.`,
+        unit: 'percentunit',
+        decimals: 1,
+        queries: [
+          q(
+            `1 - (${errors30d}\n  / ${requests30d}) / ${Number((1 - availability).toPrecision(12))}`,
+            'remaining',
+          ),
+        ],
+        thresholds: budgetSteps,
+      }),
+    )
+    .withPanel(
+      statPanel({
+        id: id(),
+        title: `Latency: within ${le}s (objective ${latency * 100}%)`,
+        description: `Share of client requests over the last ${SLO_PERIOD} answered within ${le}s.`,
+        unit: 'percentunit',
+        decimals: 3,
+        queries: [q(`${fast30d}\n  / ${timed30d}`, 'within bound')],
+        thresholds: below(latency),
+      }),
+    )
+    .withPanel(
+      statPanel({
+        id: id(),
+        title: 'Latency error budget remaining',
+        unit: 'percentunit',
+        decimals: 1,
+        queries: [
+          q(`1 - (1 - ${fast30d}\n  / ${timed30d}) / ${Number((1 - latency).toPrecision(12))}`, 'remaining'),
+        ],
+        thresholds: budgetSteps,
+      }),
+    )
+
+    .withRow(row(id(), 'Availability'))
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Availability SLI',
+        unit: 'percentunit',
+        width: 8,
+        queries: [
+          q(`1 - ${recorded('availability_errors', shortWindow)}{${job}}`, shortWindow),
+          q(`1 - ${recorded('availability_errors', longWindow)}{${job}}`, longWindow),
+        ],
+        thresholds: below(availability),
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: ids.availabilityBurnRate,
+        title: 'Availability burn rate',
+        description:
+          'Error ratio over each alert window divided by the error budget (1 - objective). An alert fires when both windows of a pair exceed its factor.',
+        unit: 'suffix:x',
+        width: 16,
+        min: 0,
+        queries: burnQueries('availability_errors', availability),
+        thresholds: burnSteps(),
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Client requests',
+        unit: 'reqps',
+        width: 24,
+        height: 6,
+        queries: [q(`${recordedRequests(shortWindow)}{${job}}`, `requests (${shortWindow})`)],
+      }),
+    )
+
+    .withRow(row(id(), 'Latency'))
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: `Latency SLI: share within ${le}s`,
+        unit: 'percentunit',
+        width: 8,
+        queries: [
+          q(`1 - ${recorded('latency_errors', shortWindow)}{${job}}`, shortWindow),
+          q(`1 - ${recorded('latency_errors', longWindow)}{${job}}`, longWindow),
+        ],
+        thresholds: below(latency),
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: ids.latencyBurnRate,
+        title: 'Latency burn rate',
+        description: `Share of requests slower than ${le}s over each alert window divided by the error budget (1 - objective).`,
+        unit: 'suffix:x',
+        width: 16,
+        min: 0,
+        queries: burnQueries('latency_errors', latency),
+        thresholds: burnSteps(),
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: `Latency p99 against the ${le}s bound`,
+        unit: 's',
+        width: 24,
+        height: 6,
+        queries: [
+          q(quantile(0.99, 'orchestrator_http_request_duration_seconds', client, []), 'p99'),
+          q(quantile(0.95, 'orchestrator_http_request_duration_seconds', client, []), 'p95'),
+        ],
+        thresholds: [
+          { value: null, color: 'green' },
+          { value: SLO.latency.thresholdSeconds, color: 'red' },
+        ],
+      }),
+    );
+  return finish('slo', builder);
+}
