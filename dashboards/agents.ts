@@ -42,9 +42,9 @@ export const POOL_PANELS = {
 } as const;
 
 const cpuOfLimit = (filter: string) =>
-  `${rate(`agent_process_cpu_seconds_total{${filter}}`)}\n  / agent_cpu_limit_cores`;
+  `${rate(`agent_process_cpu_seconds_total{${filter}}`)}\n  / (agent_cpu_limit_cores > 0)`;
 const memoryOfLimit = (filter: string) =>
-  `agent_process_resident_memory_bytes{${filter}}\n  / agent_memory_limit_bytes`;
+  `agent_process_resident_memory_bytes{${filter}}\n  / (agent_memory_limit_bytes > 0)`;
 
 function poolRow(
   builder: DashboardBuilder,

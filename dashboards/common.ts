@@ -158,6 +158,11 @@ export function q(expr: string, legend?: string, unit?: string): Query {
   return query;
 }
 
+/** The same query run as an instant query (the value now), for stats over a long fixed window. */
+export function instant(query: Query): Query {
+  return { ...query, instant: true };
+}
+
 /** The refId of the n-th query of a panel: A, B, C, ... */
 export function refId(index: number): string {
   return String.fromCharCode(65 + index);

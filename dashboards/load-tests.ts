@@ -19,6 +19,7 @@ import {
   above,
   below,
   finish,
+  instant,
   newDashboard,
   panelIds,
   q,
@@ -56,7 +57,7 @@ export function loadTestsDashboard(): Dashboard {
         title: 'Requests sent in the range',
         unit: 'short',
         width: 6,
-        queries: [q(`sum(increase(${counters}{metric="http_requests"}[$__range]))`, 'requests')],
+        queries: [instant(q(`sum(increase(${counters}{metric="http_requests"}[$__range]))`, 'requests'))],
       }),
     )
     .withPanel(
@@ -65,7 +66,9 @@ export function loadTestsDashboard(): Dashboard {
         title: 'Virtual users failed in the range',
         unit: 'short',
         width: 6,
-        queries: [q(`sum(increase(${counters}{metric="vusers_failed"}[$__range])) or vector(0)`, 'failed')],
+        queries: [
+          instant(q(`sum(increase(${counters}{metric="vusers_failed"}[$__range])) or vector(0)`, 'failed')),
+        ],
         thresholds: above(1),
       }),
     )
@@ -76,7 +79,9 @@ export function loadTestsDashboard(): Dashboard {
         description: 'Transport errors Artillery counted (ETIMEDOUT, ECONNRESET, ...), not HTTP error codes.',
         unit: 'short',
         width: 6,
-        queries: [q(`sum(increase(${counters}{metric=~"errors_.+"}[$__range])) or vector(0)`, 'errors')],
+        queries: [
+          instant(q(`sum(increase(${counters}{metric=~"errors_.+"}[$__range])) or vector(0)`, 'errors')),
+        ],
         thresholds: above(1),
       }),
     )

@@ -136,11 +136,11 @@ export function orchestratorDashboard(): Dashboard {
         min: 0,
         queries: [
           q(
-            `${rate(`orchestrator_process_cpu_seconds_total{${inst}}`)}\n  / orchestrator_cpu_limit_cores`,
+            `${rate(`orchestrator_process_cpu_seconds_total{${inst}}`)}\n  / (orchestrator_cpu_limit_cores > 0)`,
             '{{instance}} CPU',
           ),
           q(
-            `orchestrator_process_resident_memory_bytes{${inst}}\n  / orchestrator_memory_limit_bytes`,
+            `orchestrator_process_resident_memory_bytes{${inst}}\n  / (orchestrator_memory_limit_bytes > 0)`,
             '{{instance}} memory',
           ),
         ],

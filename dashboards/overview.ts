@@ -217,7 +217,7 @@ export function overviewDashboard(): Dashboard {
         min: 0,
         queries: [
           q(
-            `${rate('orchestrator_process_cpu_seconds_total{instance=~"$instance"}')}\n  / orchestrator_cpu_limit_cores`,
+            `${rate('orchestrator_process_cpu_seconds_total{instance=~"$instance"}')}\n  / (orchestrator_cpu_limit_cores > 0)`,
             '{{instance}}',
           ),
         ],
@@ -233,7 +233,7 @@ export function overviewDashboard(): Dashboard {
         min: 0,
         queries: [
           q(
-            'orchestrator_process_resident_memory_bytes{instance=~"$instance"}\n  / orchestrator_memory_limit_bytes',
+            'orchestrator_process_resident_memory_bytes{instance=~"$instance"}\n  / (orchestrator_memory_limit_bytes > 0)',
             '{{instance}}',
           ),
         ],
@@ -249,11 +249,11 @@ export function overviewDashboard(): Dashboard {
         min: 0,
         queries: [
           q(
-            `max by (pool) (${rate('agent_process_cpu_seconds_total')} / agent_cpu_limit_cores)`,
+            `max by (pool) (${rate('agent_process_cpu_seconds_total')} / (agent_cpu_limit_cores > 0))`,
             '{{pool}} CPU',
           ),
           q(
-            'max by (pool) (agent_process_resident_memory_bytes / agent_memory_limit_bytes)',
+            'max by (pool) (agent_process_resident_memory_bytes / (agent_memory_limit_bytes > 0))',
             '{{pool}} memory',
           ),
         ],

@@ -13,6 +13,7 @@ import {
   below,
   finish,
   alertPanels,
+  instant,
   newDashboard,
   panelIds,
   q,
@@ -104,7 +105,7 @@ export function sloDashboard(): Dashboard {
         description: `Share of client requests over the last ${SLO_PERIOD} not answered with a 5xx.`,
         unit: 'percentunit',
         decimals: 3,
-        queries: [q(`1 - ${errors30d}\n  / ${requests30d}`, 'availability')],
+        queries: [instant(q(`1 - ${errors30d}\n  / ${requests30d}`, 'availability'))],
         thresholds: below(availability),
       }),
     )
@@ -116,9 +117,11 @@ export function sloDashboard(): Dashboard {
         unit: 'percentunit',
         decimals: 1,
         queries: [
-          q(
-            `1 - (${errors30d}\n  / ${requests30d}) / ${Number((1 - availability).toPrecision(12))}`,
-            'remaining',
+          instant(
+            q(
+              `1 - (${errors30d}\n  / ${requests30d}) / ${Number((1 - availability).toPrecision(12))}`,
+              'remaining',
+            ),
           ),
         ],
         thresholds: budgetSteps,
@@ -131,7 +134,7 @@ export function sloDashboard(): Dashboard {
         description: `Share of client requests over the last ${SLO_PERIOD} answered within ${le}s.`,
         unit: 'percentunit',
         decimals: 3,
-        queries: [q(`${fast30d}\n  / ${timed30d}`, 'within bound')],
+        queries: [instant(q(`${fast30d}\n  / ${timed30d}`, 'within bound'))],
         thresholds: below(latency),
       }),
     )
@@ -142,7 +145,12 @@ export function sloDashboard(): Dashboard {
         unit: 'percentunit',
         decimals: 1,
         queries: [
-          q(`1 - (1 - ${fast30d}\n  / ${timed30d}) / ${Number((1 - latency).toPrecision(12))}`, 'remaining'),
+          instant(
+            q(
+              `1 - (1 - ${fast30d}\n  / ${timed30d}) / ${Number((1 - latency).toPrecision(12))}`,
+              'remaining',
+            ),
+          ),
         ],
         thresholds: budgetSteps,
       }),
