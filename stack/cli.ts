@@ -1,0 +1,311 @@
+/**
+ * `npm run stack -- <verb>`: the local stack, the seed's whole topology as processes on 127.0.0.1.
+ *
+ *   up [--drill]           start everything in dependency order, wait until healthy, return
+ *   down                   stop everything gracefully (idempotent)
+ *   status [--json]        what runs where; --json for scripts
+ *   kill NAME [--signal S] send a signal (default SIGKILL) to one process
+ *   restart NAME           stop gracefully (if running) and start again
+ *   pause NAME / resume NAME   SIGSTOP / SIGCONT
+ *   drain NAME / undrain NAME  an orchestrator at the load balancer (runtime API)
+ *   failover               ask the Sentinels to fail the Redis primary over
+ *   reload NAME            reload HAProxy (load-balancer) without dropping connections
+ *   logs NAME [-n LINES]   the end of one process's log
+ *   alerts drill|normal    load the drill (fast) or the normal alert rules into Prometheus
+ *
+ * NAME is a process name from `status` (orchestrator-2, redis-1, ...) or `redis-primary`.
+ */
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HOST, layout, loadOptions, type Layout } from './layout.ts';
+import { apiKey, lbCaFile, prepare, writePrometheusConfig } from './local-configs.ts';
+import { processSpecs } from './topology.ts';
+import {
+  checkHealth,
+  isRunning,
+  readState,
+  spawnDetached,
+  stopProcess,
+  tail,
+  waitHealthy,
+  withLock,
+  writeState,
+  type RunningProcess,
+  type StackState,
+} from './supervisor.ts';
+import {
+  backendServers,
+  failover,
+  haproxyCommand,
+  redisRole,
+  sentinelPrimary,
+  waitSentinelTopology,
+} from './control.ts';
+
+const START_TIMEOUT_MS = 60000;
+
+class UsageError extends Error {}
+
+function say(msg: string): void {
+  process.stderr.write(`stack: ${msg}\n`);
+}
+
+function recordFault(l: Layout, verb: string, target: string, detail: Record<string, unknown> = {}): void {
+  mkdirSync(l.logs, { recursive: true });
+  appendFileSync(
+    l.faultLog,
+    JSON.stringify({ time: new Date().toISOString(), verb, target, ...detail }) + '\n',
+  );
+}
+
+async function up(l: Layout, drill: boolean): Promise<void> {
+  prepare(l, drill);
+  const specs = processSpecs(l);
+  const state: StackState = readState(l) ?? { startedAt: new Date().toISOString(), processes: {} };
+  const stages = [...new Set(specs.map((s) => s.stage))];
+  let started = 0;
+  for (const stage of stages) {
+    const starting: RunningProcess[] = [];
+    for (const spec of specs.filter((s) => s.stage === stage)) {
+      const known = state.processes[spec.name];
+      if (known && isRunning(known.pid, known.command)) continue;
+      const p = spawnDetached(l, spec);
+      state.processes[spec.name] = p;
+      starting.push(p);
+    }
+    writeState(l, state);
+    started += starting.length;
+    await Promise.all(starting.map((p) => waitHealthy(p, START_TIMEOUT_MS)));
+    if (stage === 3) await waitSentinelTopology(l, 30000);
+  }
+  await waitLoadBalancerReady(l, START_TIMEOUT_MS);
+  say(started === 0 ? 'already up' : `up: ${started} processes started`);
+}
+
+/** Up means every orchestrator is in rotation and a request through TLS reaches one. */
+async function waitLoadBalancerReady(l: Layout, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let servers: Awaited<ReturnType<typeof backendServers>> = [];
+  while (Date.now() < deadline) {
+    servers = await backendServers(l).catch(() => []);
+    if (servers.length === l.ports.orchestrator.length && servers.every((s) => s.operational === 2)) return;
+    await sleep(100);
+  }
+  throw new Error(
+    `the load balancer does not have every orchestrator up: ${JSON.stringify(servers)}; ` +
+      `its log is ${l.logs}/load-balancer.log`,
+  );
+}
+
+async function down(l: Layout): Promise<void> {
+  const state = readState(l);
+  if (!state || Object.keys(state.processes).length === 0) {
+    say('already down');
+    return;
+  }
+  const byStage = Object.values(state.processes).sort((a, b) => b.stage - a.stage);
+  const stages = [...new Set(byStage.map((p) => p.stage))];
+  const killed: string[] = [];
+  for (const stage of stages) {
+    const results = await Promise.all(
+      byStage.filter((p) => p.stage === stage).map(async (p) => [p.name, await stopProcess(p)] as const),
+    );
+    for (const [name, graceful] of results) if (!graceful) killed.push(name);
+  }
+  writeState(l, { ...state, processes: {} });
+  say(killed.length ? `down (had to SIGKILL: ${killed.join(', ')})` : 'down');
+}
+
+async function status(l: Layout) {
+  const state = readState(l);
+  const processes = await Promise.all(
+    Object.values(state?.processes ?? {}).map(async (p) => {
+      const running = isRunning(p.pid, p.command);
+      return {
+        name: p.name,
+        role: p.role,
+        pid: running ? p.pid : null,
+        port: p.port,
+        running,
+        healthy: running && (await checkHealth(p.health)),
+        log: p.log,
+      };
+    }),
+  );
+  const primaryPort = processes.length ? await sentinelPrimary(l) : undefined;
+  return {
+    up: processes.length > 0 && processes.every((p) => p.healthy),
+    lb: `https://localhost:${l.ports.lbHttps}`,
+    lb_ca_cert: lbCaFile(l),
+    lb_stats: `http://${HOST}:${l.ports.lbStats}/stats`,
+    prometheus: `http://${HOST}:${l.ports.prometheus}`,
+    alertmanager: `http://${HOST}:${l.ports.alertmanager}`,
+    pushgateway: `http://${HOST}:${l.ports.pushgateway}`,
+    alert_receiver: `http://${HOST}:${l.ports.alertReceiver}/notifications`,
+    api_key: existsSync(l.apiKeyFile) ? apiKey(l) : null,
+    redis_sentinels: l.ports.sentinel.map((p) => `${HOST}:${p}`),
+    redis_primary: primaryPort
+      ? processes.find((p) => p.role === 'redis' && p.port === primaryPort)?.name
+      : null,
+    state_dir: l.dir,
+    fault_log: l.faultLog,
+    processes,
+  };
+}
+
+function find(l: Layout, state: StackState | undefined, name: string): RunningProcess {
+  const p = state?.processes[name];
+  if (!p) {
+    const known = Object.keys(state?.processes ?? {}).join(', ') || 'none (is the stack up?)';
+    throw new UsageError(`no process named ${name}; known: ${known}`);
+  }
+  return p;
+}
+
+/** `redis-primary` names whichever Redis the Sentinels call primary now. */
+async function resolveName(l: Layout, state: StackState | undefined, name: string): Promise<string> {
+  if (name !== 'redis-primary') return name;
+  const port = await sentinelPrimary(l);
+  const p = Object.values(state?.processes ?? {}).find((x) => x.role === 'redis' && x.port === port);
+  if (!p) throw new Error('no Sentinel names a primary');
+  return p.name;
+}
+
+async function restart(l: Layout, name: string): Promise<void> {
+  const state = readState(l);
+  const old = find(l, state, name);
+  if (isRunning(old.pid, old.command)) {
+    try {
+      process.kill(old.pid, 'SIGCONT'); // a paused process cannot shut down
+    } catch {
+      /* gone */
+    }
+    await stopProcess(old);
+  }
+  const { pid: _pid, log: _log, startedAt: _at, ...spec } = old;
+  const p = spawnDetached(l, spec);
+  state!.processes[name] = p;
+  writeState(l, state!);
+  await waitHealthy(p, START_TIMEOUT_MS);
+  recordFault(l, 'restart', name, { pid: p.pid });
+  say(`${name} restarted (pid ${p.pid})`);
+}
+
+function signal(l: Layout, name: string, sig: NodeJS.Signals, verb: string): void {
+  const p = find(l, readState(l), name);
+  if (!isRunning(p.pid, p.command)) throw new Error(`${name} is not running`);
+  process.kill(p.pid, sig);
+  recordFault(l, verb, name, { signal: sig, pid: p.pid });
+  say(`${verb} ${name} (pid ${p.pid}, ${sig})`);
+}
+
+async function drain(l: Layout, name: string, on: boolean): Promise<void> {
+  const p = find(l, readState(l), name);
+  if (p.role !== 'orchestrator') throw new UsageError(`${name} is not an orchestrator`);
+  const out = await haproxyCommand(l, `set server orchestrators/${name} state ${on ? 'drain' : 'ready'}`);
+  if (out !== '') throw new Error(`HAProxy refused: ${out}`);
+  recordFault(l, on ? 'drain' : 'undrain', name);
+  say(`${name} ${on ? 'drained: no new requests' : 'back in rotation'}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      drill: { type: 'boolean', default: false },
+      signal: { type: 'string', default: 'SIGKILL' },
+      n: { type: 'string', short: 'n', default: '50' },
+    },
+  });
+  const [verb, rawName] = positionals;
+  const l = layout(loadOptions());
+  const needName = async () => {
+    if (!rawName) throw new UsageError(`${verb} needs a process name`);
+    return resolveName(l, readState(l), rawName);
+  };
+  switch (verb) {
+    case 'up':
+      await withLock(l, () => up(l, values.drill));
+      return 0;
+    case 'down':
+      await withLock(l, () => down(l));
+      return 0;
+    case 'status': {
+      const s = await status(l);
+      if (values.json) {
+        process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+      } else {
+        for (const p of s.processes) {
+          const state = p.healthy ? 'healthy' : p.running ? 'UNHEALTHY' : 'DOWN';
+          process.stdout.write(`${p.name.padEnd(20)} ${p.role.padEnd(16)} :${p.port}  ${state}\n`);
+        }
+        process.stdout.write(
+          `\nload balancer ${s.lb}   Prometheus ${s.prometheus}   Redis primary ${s.redis_primary}\n`,
+        );
+      }
+      return s.up ? 0 : 1;
+    }
+    case 'kill': {
+      const sig = values.signal.toUpperCase();
+      const name = sig.startsWith('SIG') ? sig : `SIG${sig}`;
+      signal(l, await needName(), name as NodeJS.Signals, 'kill');
+      return 0;
+    }
+    case 'pause':
+      signal(l, await needName(), 'SIGSTOP', 'pause');
+      return 0;
+    case 'resume':
+      signal(l, await needName(), 'SIGCONT', 'resume');
+      return 0;
+    case 'restart': {
+      const name = await needName();
+      await withLock(l, () => restart(l, name));
+      return 0;
+    }
+    case 'drain':
+    case 'undrain':
+      await drain(l, await needName(), verb === 'drain');
+      return 0;
+    case 'failover': {
+      const r = await failover(l);
+      recordFault(l, 'failover', 'redis', r);
+      say(`failover: primary was :${r.from}, now :${r.to} (${await redisRole(r.to)})`);
+      return 0;
+    }
+    case 'reload': {
+      const name = await needName();
+      const p = find(l, readState(l), name);
+      if (p.command !== 'haproxy') throw new UsageError(`${name} is not an HAProxy`);
+      process.kill(p.pid, 'SIGUSR2');
+      recordFault(l, 'reload', name);
+      say(`${name} reloading`);
+      return 0;
+    }
+    case 'logs': {
+      const p = find(l, readState(l), await needName());
+      process.stdout.write(tail(p.log, Number(values.n)) + '\n');
+      return 0;
+    }
+    case 'alerts': {
+      if (rawName !== 'drill' && rawName !== 'normal') throw new UsageError('alerts drill|normal');
+      writePrometheusConfig(l, rawName === 'drill');
+      const res = await fetch(`http://${HOST}:${l.ports.prometheus}/-/reload`, { method: 'POST' });
+      if (!res.ok) throw new Error(`Prometheus refused the reload: ${res.status} ${await res.text()}`);
+      say(`Prometheus now evaluates the ${rawName} rules`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown verb ${verb ?? '(none)'}; see the header of stack/cli.ts`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    say(err instanceof Error ? err.message : String(err));
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,214 @@
+/**
+ * Starts, watches and stops the stack's processes. Each runs detached with its output appended to
+ * its own log, so the stack outlives the command that started it; what was started (command, pid) is
+ * kept in the state file, which is all that `status`, `down` and the fault verbs need.
+ */
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import http from 'node:http';
+import type { Layout } from './layout.ts';
+
+export type Health = { type: 'http'; url: string } | { type: 'redis'; port: number } | { type: 'none' };
+
+export interface ProcessSpec {
+  name: string;
+  role: string;
+  port: number;
+  /** Start order: every process of one stage is healthy before the next stage starts. */
+  stage: number;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  health: Health;
+  /** The signal that stops it gracefully (HAProxy's soft stop is SIGUSR1). */
+  stopSignal?: NodeJS.Signals;
+  stopTimeoutMs?: number;
+}
+
+export interface RunningProcess extends ProcessSpec {
+  pid: number;
+  log: string;
+  startedAt: string;
+}
+
+export interface StackState {
+  startedAt: string;
+  processes: Record<string, RunningProcess>;
+}
+
+export function readState(l: Layout): StackState | undefined {
+  try {
+    return JSON.parse(readFileSync(l.stateFile, 'utf8')) as StackState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeState(l: Layout, state: StackState): void {
+  mkdirSync(l.run, { recursive: true });
+  const tmp = `${l.stateFile}.${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2));
+  renameSync(tmp, l.stateFile);
+}
+
+/** True while `pid` is a live process running `command` (a recycled pid running something else is not ours). */
+export function isRunning(pid: number, command: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (/^\d+ \(.*\) Z /.test(stat)) return false; // a zombie has exited
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // Redis rewrites its title ("redis-server 127.0.0.1:6379"), so match the program name within it.
+    return argv.some((a) => path.basename(a.split(' ')[0] ?? '') === path.basename(command));
+  } catch {
+    return false;
+  }
+}
+
+/** One command at a time per stack: `up` racing `down` would leave half a stack. */
+export async function withLock<T>(l: Layout, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(l.run, { recursive: true });
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const fd = openSync(l.lockFile, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch {
+      const holder = Number(readFileSync(l.lockFile, 'utf8').trim() || 0);
+      if (holder > 0 && holder !== process.pid && isAlive(holder)) {
+        if (attempt >= 600) throw new Error(`another stack command (pid ${holder}) holds ${l.lockFile}`);
+        await sleep(100);
+        continue;
+      }
+      rmSync(l.lockFile, { force: true });
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(l.lockFile, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function spawnDetached(l: Layout, spec: ProcessSpec): RunningProcess {
+  mkdirSync(l.logs, { recursive: true });
+  const log = path.join(l.logs, `${spec.name}.log`);
+  const fd = openSync(log, 'a');
+  try {
+    const child = spawn(spec.command, spec.args, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...spec.env },
+      cwd: l.dir,
+    });
+    child.on('error', () => undefined);
+    child.unref();
+    if (child.pid === undefined) throw new Error(`${spec.name}: ${spec.command} could not be started`);
+    return { ...spec, pid: child.pid, log, startedAt: new Date().toISOString() };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function checkHealth(h: Health, timeoutMs = 1000): Promise<boolean> {
+  if (h.type === 'none') return true;
+  if (h.type === 'http') return httpOk(h.url, timeoutMs);
+  return redisPing(h.port, timeoutMs);
+}
+
+function httpOk(url: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+/** PING over a raw socket: answers +PONG (or -LOADING while a replica syncs, which is not healthy yet). */
+function redisPing(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let data = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      data += chunk.toString();
+      if (data.includes('\r\n')) done(data.startsWith('+PONG'));
+    });
+  });
+}
+
+export async function waitHealthy(p: RunningProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isRunning(p.pid, p.command)) {
+      throw new Error(`${p.name} exited during start; its log is ${p.log}\n${tail(p.log)}`);
+    }
+    if (await checkHealth(p.health)) return;
+    await sleep(100);
+  }
+  throw new Error(
+    `${p.name} did not become healthy within ${timeoutMs / 1000} s; its log is ${p.log}\n${tail(p.log)}`,
+  );
+}
+
+export function tail(file: string, lines = 15): string {
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** Sends the stop signal, waits, and SIGKILLs past the bound. Returns false if it had to kill. */
+export async function stopProcess(p: RunningProcess, signal?: NodeJS.Signals): Promise<boolean> {
+  if (!isRunning(p.pid, p.command)) return true;
+  try {
+    process.kill(p.pid, signal ?? p.stopSignal ?? 'SIGTERM');
+  } catch {
+    return true;
+  }
+  const deadline = Date.now() + (p.stopTimeoutMs ?? 30000);
+  while (Date.now() < deadline) {
+    if (!isRunning(p.pid, p.command)) return true;
+    await sleep(50);
+  }
+  try {
+    process.kill(p.pid, 'SIGKILL');
+  } catch {
+    /* gone meanwhile */
+  }
+  while (isRunning(p.pid, p.command)) await sleep(20);
+  return false;
+}

@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export interface StackStatus {
+  up: boolean;
+  lb: string;
+  lb_ca_cert: string;
+  prometheus: string;
+  alertmanager: string;
+  pushgateway: string;
+  alert_receiver: string;
+  api_key: string;
+  redis_primary: string | null;
+  state_dir: string;
+  processes: Array<{
+    name: string;
+    role: string;
+    pid: number | null;
+    port: number;
+    running: boolean;
+    healthy: boolean;
+  }>;
+}
+
+/** A stack of its own (ports from `base`, state in a temporary folder) driven through the real CLI. */
+export function stackEnv(base: number): Record<string, string> {
+  return {
+    PHOENIX_PORT_BASE: String(base),
+    PHOENIX_STACK_DIR: mkdtempSync(path.join(os.tmpdir(), 'phoenix-stack-')),
+  };
+}
+
+export function stack(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'stack', 'cli.ts'), ...args],
+      { env: { ...process.env, ...env }, maxBuffer: 16 << 20, timeout: 180000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+export async function stackStatus(env: Record<string, string>): Promise<StackStatus> {
+  const r = await stack(env, 'status', '--json');
+  return JSON.parse(r.stdout) as StackStatus;
+}
+
+export interface LbResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: () => unknown;
+}
+
+/** An HTTPS client for the stack's load balancer that trusts its self-signed certificate. */
+export function lbClient(s: StackStatus) {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: readFileSync(s.lb_ca_cert) });
+  const base = new URL(s.lb);
+  const request = (
+    method: string,
+    pathname: string,
+    opts: { body?: unknown; headers?: Record<string, string>; auth?: boolean; timeoutMs?: number } = {},
+  ): Promise<LbResponse> =>
+    new Promise((resolve, reject) => {
+      const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+      const req = https.request(
+        {
+          host: base.hostname,
+          port: base.port,
+          method,
+          path: pathname,
+          agent,
+          timeout: opts.timeoutMs ?? 15000,
+          headers: {
+            ...(opts.auth === false ? {} : { authorization: `Bearer ${s.api_key}` }),
+            ...(payload ? { 'content-type': 'application/json' } : {}),
+            ...opts.headers,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body,
+              json: () => JSON.parse(body),
+            });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${method} ${pathname} timed out`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return { request, close: () => agent.destroy() };
+}
+
+export type LbClient = ReturnType<typeof lbClient>;
+
+export interface LoadResult {
+  ok: number;
+  failed: Array<{ at: number; method: string; path: string; status: number | string; body?: string }>;
+  servedBy: Map<string, number>;
+}
+
+/**
+ * Sends requests from `concurrency` loops until `stop()` resolves; every response that is not the
+ * expected status (or no response at all) is a failure.
+ */
+export function steadyLoad(
+  client: LbClient,
+  next: (i: number) => {
+    method: string;
+    path: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    expect: number;
+  },
+  concurrency: number,
+) {
+  const result: LoadResult = { ok: 0, failed: [], servedBy: new Map() };
+  let running = true;
+  let i = 0;
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (running) {
+      const r = next(i++);
+      try {
+        const res = await client.request(r.method, r.path, { body: r.body, headers: r.headers });
+        if (res.status === r.expect) {
+          result.ok += 1;
+          const by = String(res.headers['x-served-by']);
+          result.servedBy.set(by, (result.servedBy.get(by) ?? 0) + 1);
+        } else {
+          result.failed.push({
+            at: Date.now(),
+            method: r.method,
+            path: r.path,
+            status: res.status,
+            body: res.body.slice(0, 300),
+          });
+        }
+      } catch (err) {
+        result.failed.push({ at: Date.now(), method: r.method, path: r.path, status: String(err) });
+      }
+      await sleep(5);
+    }
+  });
+  return {
+    result,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return result;
+    },
+  };
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export async function promQuery(
+  s: StackStatus,
+  query: string,
+): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
+  const res = await fetch(`${s.prometheus}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await res.json()) as {
+    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+  };
+  return body.data.result;
+}
