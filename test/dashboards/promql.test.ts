@@ -28,7 +28,10 @@ test('every panel query is valid PromQL according to promtool', async () => {
   try {
     await run(PROMTOOL, ['check', 'rules', file]);
   } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
+    const e = err as { code?: string; stdout?: string; stderr?: string; message: string };
+    if (e.code === 'ENOENT') {
+      throw new Error(`${PROMTOOL} not found: install Prometheus's promtool or set PROMTOOL`, { cause: err });
+    }
     throw new Error(`promtool rejected dashboard queries:\n${e.stdout ?? ''}${e.stderr ?? e.message}`, {
       cause: err,
     });
