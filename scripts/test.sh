@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what it needs, then type checks,
-# lints, checks formatting and generated docs, and runs every Jest test against real Redis processes.
+# lints, checks formatting and generated files, runs the Jest tests (real Redis, promtool, kubectl),
+# then the system tests, each against a whole local stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -8,10 +9,16 @@ npm run --silent typecheck
 npm run --silent lint
 npm run --silent format:check
 npm run --silent docs:check
-results=$(mktemp)
+npm run --silent stack:check
+unit=$(mktemp)
+system=$(mktemp)
 status=0
-npm test --silent -- --json --outputFile="$results" || status=$?
+# Unit and integration tests (real Redis, promtool, kubectl) run in parallel; the system tests each
+# bring up a whole local stack and inject faults into it, so they run one at a time.
+npm test --silent -- --json --outputFile="$unit" --testPathIgnorePatterns '/test/(stack|load)/' || status=$?
+npm test --silent -- --json --outputFile="$system" --runInBand test/stack test/load || status=$?
 # One closing line in the plain form CI tools read.
-jq -r '"tests: \(.numPassedTests) passed, \(.numFailedTests) failed"' "$results" 2>/dev/null || echo "tests: no result file"
-rm -f "$results"
+jq -rs '"tests: \(map(.numPassedTests) | add) passed, \(map(.numFailedTests) | add) failed"' "$unit" "$system" 2>/dev/null ||
+  echo "tests: no result file"
+rm -f "$unit" "$system"
 exit "$status"

@@ -15,14 +15,14 @@
  *
  * NAME is a process name from `status` (orchestrator-2, redis-1, ...) or `redis-primary`.
  */
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HOST, layout, loadOptions, type Layout } from './layout.ts';
-import { apiKey, lbCaFile, prepare, writePrometheusConfig } from './local-configs.ts';
+import { prepare, writePrometheusConfig } from './local-configs.ts';
 import { processSpecs } from './topology.ts';
+import { stackStatus } from './status.ts';
 import {
-  checkHealth,
   isRunning,
   readState,
   spawnDetached,
@@ -117,43 +117,6 @@ async function down(l: Layout): Promise<void> {
   say(killed.length ? `down (had to SIGKILL: ${killed.join(', ')})` : 'down');
 }
 
-async function status(l: Layout) {
-  const state = readState(l);
-  const processes = await Promise.all(
-    Object.values(state?.processes ?? {}).map(async (p) => {
-      const running = isRunning(p.pid, p.command);
-      return {
-        name: p.name,
-        role: p.role,
-        pid: running ? p.pid : null,
-        port: p.port,
-        running,
-        healthy: running && (await checkHealth(p.health)),
-        log: p.log,
-      };
-    }),
-  );
-  const primaryPort = processes.length ? await sentinelPrimary(l) : undefined;
-  return {
-    up: processes.length > 0 && processes.every((p) => p.healthy),
-    lb: `https://localhost:${l.ports.lbHttps}`,
-    lb_ca_cert: lbCaFile(l),
-    lb_stats: `http://${HOST}:${l.ports.lbStats}/stats`,
-    prometheus: `http://${HOST}:${l.ports.prometheus}`,
-    alertmanager: `http://${HOST}:${l.ports.alertmanager}`,
-    pushgateway: `http://${HOST}:${l.ports.pushgateway}`,
-    alert_receiver: `http://${HOST}:${l.ports.alertReceiver}/notifications`,
-    api_key: existsSync(l.apiKeyFile) ? apiKey(l) : null,
-    redis_sentinels: l.ports.sentinel.map((p) => `${HOST}:${p}`),
-    redis_primary: primaryPort
-      ? processes.find((p) => p.role === 'redis' && p.port === primaryPort)?.name
-      : null,
-    state_dir: l.dir,
-    fault_log: l.faultLog,
-    processes,
-  };
-}
-
 function find(l: Layout, state: StackState | undefined, name: string): RunningProcess {
   const p = state?.processes[name];
   if (!p) {
@@ -234,7 +197,7 @@ async function main(argv: string[]): Promise<number> {
       await withLock(l, () => down(l));
       return 0;
     case 'status': {
-      const s = await status(l);
+      const s = await stackStatus(l);
       if (values.json) {
         process.stdout.write(JSON.stringify(s, null, 2) + '\n');
       } else {

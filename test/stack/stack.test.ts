@@ -219,6 +219,33 @@ test('drain and undrain take an orchestrator out of and back into rotation', asy
   expect(served.has('orchestrator-1')).toBe(true);
 });
 
+test('a load balancer reload under load drops no request and keeps the stick table', async () => {
+  const ids = Array.from({ length: 9 }, (_, i) => `reload-${i}-${Date.now()}`);
+  const servedBy = async (id: string) =>
+    String(
+      (await client.request('GET', '/health', { headers: { 'x-correlation-id': id } })).headers[
+        'x-served-by'
+      ],
+    );
+  const before = await Promise.all(ids.map(servedBy));
+  expect(new Set(before).size).toBeGreaterThan(1);
+  const load = steadyLoad(
+    client,
+    (i) =>
+      i % 2
+        ? { method: 'POST', path: '/v1/tasks', body: gitLog, expect: 200 }
+        : { method: 'GET', path: '/openapi.json', expect: 200 },
+    8,
+  );
+  await sleep(500);
+  expect((await stack(env, 'reload', 'load-balancer')).code).toBe(0);
+  await sleep(2000);
+  const result = await load.stop();
+  expect(result.failed.slice(0, 5)).toEqual([]);
+  expect(result.ok).toBeGreaterThan(50);
+  expect(await Promise.all(ids.map(servedBy))).toEqual(before);
+});
+
 test('pause and resume: a frozen orchestrator leaves rotation and returns', async () => {
   expect((await stack(env, 'pause', 'orchestrator-3')).code).toBe(0);
   await waitFor('orchestrator-3 out of rotation', async () => !(await inRotation('orchestrator-3')), 10000);

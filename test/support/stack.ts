@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import https from 'node:https';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,61 +57,8 @@ export async function stackStatus(env: Record<string, string>): Promise<StackSta
   return JSON.parse(r.stdout) as StackStatus;
 }
 
-export interface LbResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  json: () => unknown;
-}
-
-/** An HTTPS client for the stack's load balancer that trusts its self-signed certificate. */
-export function lbClient(s: StackStatus) {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: readFileSync(s.lb_ca_cert) });
-  const base = new URL(s.lb);
-  const request = (
-    method: string,
-    pathname: string,
-    opts: { body?: unknown; headers?: Record<string, string>; auth?: boolean; timeoutMs?: number } = {},
-  ): Promise<LbResponse> =>
-    new Promise((resolve, reject) => {
-      const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-      const req = https.request(
-        {
-          host: base.hostname,
-          port: base.port,
-          method,
-          path: pathname,
-          agent,
-          timeout: opts.timeoutMs ?? 15000,
-          headers: {
-            ...(opts.auth === false ? {} : { authorization: `Bearer ${s.api_key}` }),
-            ...(payload ? { 'content-type': 'application/json' } : {}),
-            ...opts.headers,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body,
-              json: () => JSON.parse(body),
-            });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${pathname} timed out`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
-  return { request, close: () => agent.destroy() };
-}
-
-export type LbClient = ReturnType<typeof lbClient>;
+export { lbClient, type LbClient, type LbResponse } from '../../stack/lb-client.ts';
+import type { LbClient } from '../../stack/lb-client.ts';
 
 export interface LoadResult {
   ok: number;
