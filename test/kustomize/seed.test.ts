@@ -137,6 +137,13 @@ describe('the master orchestrator (the seed 2.2, 4.1, 5.1)', () => {
     expect(hpa.spec.maxReplicas).toBeLessThanOrEqual(20);
   });
 
+  test('at most 1000 concurrent connections per instance (the seed 2.2), at the instance and the load balancer', () => {
+    expect(loadOrchestratorConfig(containerEnv(prod, w, 'orchestrator')).MAX_CONNECTIONS).toBe(1000);
+    expect(configFile(prod, 'haproxy-config', 'haproxy.cfg')).toMatch(
+      /^\s*default-server .*\bmaxconn 1000\b/m,
+    );
+  });
+
   test('the Downward API fills CPU_LIMIT (cores) and MEMORY_LIMIT (bytes) with the exact limits', () => {
     const config = loadOrchestratorConfig(containerEnv(prod, w, 'orchestrator'));
     expect(config.CPU_LIMIT).toBe(2);
@@ -287,6 +294,14 @@ describe('the load balancer (the seed 2.1)', () => {
       },
     });
     expect(find(prod, 'Certificate', 'phoenix-lb-tls').spec.secretName).toBe('phoenix-lb-tls');
+  });
+
+  test('round robin, /health checks, TLS termination, stickiness on the correlation id (the seed 2.1)', () => {
+    const cfg = configFile(prod, 'haproxy-config', 'haproxy.cfg');
+    expect(cfg).toMatch(/^\s*balance roundrobin$/m);
+    expect(cfg).toMatch(/^\s*option httpchk$/m);
+    expect(cfg).toMatch(/^\s*bind :8443 ssl crt /m);
+    expect(cfg).toMatch(/^\s*stick on req\.hdr\(x-correlation-id\)$/m);
   });
 
   test('discovers the orchestrator pods through the headless Service', () => {
