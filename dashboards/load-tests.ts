@@ -203,7 +203,7 @@ export function loadTestsDashboard(): Dashboard {
         min: 0,
         queries: [
           q(
-            `sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}, status=~"5.."}`)})\n  / sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`,
+            `(sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}, status=~"5.."}`)}) or vector(0))\n  / sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`,
             '5xx share',
           ),
         ],

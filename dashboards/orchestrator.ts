@@ -170,7 +170,7 @@ export function orchestratorDashboard(): Dashboard {
         min: 0,
         queries: [
           q(
-            `sum by (method, route) (${rate(`orchestrator_http_requests_total{${api}, status=~"5.."}`)})\n  / sum by (method, route) (${rate(`orchestrator_http_requests_total{${api}}`)})`,
+            `(sum by (method, route) (${rate(`orchestrator_http_requests_total{${api}, status=~"5.."}`)})\n  or 0 * sum by (method, route) (${rate(`orchestrator_http_requests_total{${api}}`)}))\n  / sum by (method, route) (${rate(`orchestrator_http_requests_total{${api}}`)})`,
             '{{method}} {{route}}',
           ),
         ],

@@ -115,7 +115,8 @@ export function overviewDashboard(): Dashboard {
         min: 0,
         queries: [
           q(
-            `sum by (instance) (${rate(`orchestrator_http_requests_total{${api}, status=~"5.."}`)})\n  / sum by (instance) (${rate(`orchestrator_http_requests_total{${api}}`)})`,
+            // `or 0 * all`: an instance that answered no 5xx shows 0, not "no data".
+            `(sum by (instance) (${rate(`orchestrator_http_requests_total{${api}, status=~"5.."}`)})\n  or 0 * sum by (instance) (${rate(`orchestrator_http_requests_total{${api}}`)}))\n  / sum by (instance) (${rate(`orchestrator_http_requests_total{${api}}`)})`,
             '{{instance}}',
           ),
           q(

@@ -126,12 +126,6 @@ const d = (key: keyof typeof dashboards) => dashboards[key].uid;
 export const FAULT_ONLY_PANELS: FaultOnlyPanel[] = [
   {
     dashboard: d('overview'),
-    title: 'Error rate (5xx share of requests)',
-    refIds: ['A'],
-    reason: 'per-instance 5xx share: no 5xx series exists until an orchestrator answers a 5xx',
-  },
-  {
-    dashboard: d('overview'),
     title: 'Agent call errors (share of calls)',
     reason: 'counts agent calls ending in error, timeout or short_circuit: only when a pool fails',
   },
@@ -139,11 +133,6 @@ export const FAULT_ONLY_PANELS: FaultOnlyPanel[] = [
     dashboard: d('overview'),
     title: 'Firing alerts',
     reason: 'ALERTS{alertstate="firing"} is empty while no alert fires',
-  },
-  {
-    dashboard: d('orchestrator'),
-    title: 'Error rate per route (5xx share)',
-    reason: 'no 5xx series exists until a route answers a 5xx',
   },
   {
     dashboard: d('orchestrator'),

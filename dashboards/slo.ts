@@ -76,7 +76,8 @@ function burnQueries(ratio: 'availability_errors' | 'latency_errors', objective:
 const shortWindow = SLO.burnRates.fast.windows[0]!.short;
 const longWindow = SLO.burnRates.fast.windows[0]!.long;
 
-const errors30d = `sum(increase(orchestrator_http_requests_total{${client}, status=~"5.."}[${SLO_PERIOD}]))`;
+// `or vector(0)`: no 5xx yet means a full budget, not "no data".
+const errors30d = `(sum(increase(orchestrator_http_requests_total{${client}, status=~"5.."}[${SLO_PERIOD}])) or vector(0))`;
 const requests30d = `sum(increase(orchestrator_http_requests_total{${client}}[${SLO_PERIOD}]))`;
 const fast30d = `sum(increase(orchestrator_http_request_duration_seconds_bucket{${client}, le="${le}"}[${SLO_PERIOD}]))`;
 const timed30d = `sum(increase(orchestrator_http_request_duration_seconds_count{${client}}[${SLO_PERIOD}]))`;

@@ -5,7 +5,8 @@
  *   down                   stop everything gracefully (idempotent)
  *   status [--json]        what runs where; --json for scripts
  *   kill NAME [--signal S] send a signal (default SIGKILL) to one process
- *   restart NAME           stop gracefully (if running) and start again
+ *   restart NAME [--set K=V]   stop gracefully (if running) and start again; --set overrides one
+ *                          environment variable for this start only (e.g. CPU_LIMIT for a drill)
  *   pause NAME / resume NAME   SIGSTOP / SIGCONT
  *   drain NAME / undrain NAME  an orchestrator at the load balancer (runtime API)
  *   failover               ask the Sentinels to fail the Redis primary over
@@ -135,7 +136,7 @@ async function resolveName(l: Layout, state: StackState | undefined, name: strin
   return p.name;
 }
 
-async function restart(l: Layout, name: string): Promise<void> {
+async function restart(l: Layout, name: string, overrides: Record<string, string> = {}): Promise<void> {
   const state = readState(l);
   const old = find(l, state, name);
   if (isRunning(old.pid, old.command)) {
@@ -147,11 +148,13 @@ async function restart(l: Layout, name: string): Promise<void> {
     await stopProcess(old);
   }
   const { pid: _pid, log: _log, startedAt: _at, ...spec } = old;
-  const p = spawnDetached(l, spec);
+  // Start from the topology's definition, so overrides from an earlier restart do not stick.
+  const base = processSpecs(l).find((s) => s.name === name) ?? spec;
+  const p = spawnDetached(l, { ...base, env: { ...base.env, ...overrides } });
   state!.processes[name] = p;
   writeState(l, state!);
   await waitHealthy(p, START_TIMEOUT_MS);
-  recordFault(l, 'restart', name, { pid: p.pid });
+  recordFault(l, 'restart', name, { pid: p.pid, ...(Object.keys(overrides).length ? { set: overrides } : {}) });
   say(`${name} restarted (pid ${p.pid})`);
 }
 
@@ -181,6 +184,7 @@ async function main(argv: string[]): Promise<number> {
       drill: { type: 'boolean', default: false },
       signal: { type: 'string', default: 'SIGKILL' },
       n: { type: 'string', short: 'n', default: '50' },
+      set: { type: 'string', multiple: true, default: [] },
     },
   });
   const [verb, rawName] = positionals;
@@ -225,7 +229,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'restart': {
       const name = await needName();
-      await withLock(l, () => restart(l, name));
+      const overrides: Record<string, string> = {};
+      for (const kv of values.set) {
+        const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(kv);
+        if (!m) throw new UsageError(`--set wants KEY=VALUE, got ${kv}`);
+        overrides[m[1]!] = m[2]!;
+      }
+      await withLock(l, () => restart(l, name, overrides));
       return 0;
     }
     case 'drain':
