@@ -1,0 +1,75 @@
+import type { AlertsConfig } from '../config.ts';
+import { isAlert, type AlertingRule, type Mode } from '../lib.ts';
+import { toYaml } from '../yaml.ts';
+import { buildGroups } from '../rules/index.ts';
+import { agentCases } from './cases/agents.ts';
+import { drillCases } from './cases/drill.ts';
+import { loadBalancerCases } from './cases/load-balancer.ts';
+import { orchestratorCases } from './cases/orchestrator.ts';
+import { redisCases } from './cases/redis.ts';
+import { resourceCases } from './cases/resources.ts';
+import { sloCases } from './cases/slo.ts';
+import { targetCases } from './cases/targets.ts';
+import type { CaseFile } from './types.ts';
+
+export const TESTS_DIR = 'alerts/tests/generated';
+
+const RULE_FILES: Record<Mode, string> = {
+  normal: '../../generated/phoenix-orch.rules.yaml',
+  drill: '../../generated/phoenix-orch.drill.rules.yaml',
+};
+
+export function caseFiles(config: AlertsConfig): CaseFile[] {
+  return [
+    targetCases(config),
+    resourceCases(),
+    orchestratorCases(),
+    agentCases(),
+    redisCases(),
+    loadBalancerCases(),
+    sloCases(),
+    drillCases(),
+  ];
+}
+
+/**
+ * promtool unit-test files from the cases: each case is one test group (its own input series) with one
+ * alert_rule_test. Expected labels and descriptions are written in the cases; severity, component and
+ * the static annotations (summary, runbook_url, dashboard_url) are the rule's own.
+ */
+export async function renderTestFiles(config: AlertsConfig): Promise<Map<string, string>> {
+  const alerts: Record<Mode, Map<string, AlertingRule>> = { normal: new Map(), drill: new Map() };
+  for (const mode of ['normal', 'drill'] as const) {
+    for (const group of buildGroups(config, mode))
+      for (const rule of group.rules) if (isAlert(rule)) alerts[mode].set(rule.alert, rule);
+  }
+  const files = new Map<string, string>();
+  for (const file of caseFiles(config)) {
+    const tests = file.cases.map((c) => {
+      const rule = alerts[file.mode].get(c.alert);
+      if (!rule) throw new Error(`${file.name}: case "${c.name}" names unknown alert ${c.alert}`);
+      return {
+        name: `${c.alert}: ${c.name}`,
+        interval: c.interval ?? file.interval,
+        input_series: Object.entries(c.series).map(([series, values]) => ({ series, values })),
+        alert_rule_test: [
+          {
+            eval_time: c.at,
+            alertname: c.alert,
+            exp_alerts: c.fires.map((f) => ({
+              exp_labels: { ...rule.labels, ...f.labels },
+              exp_annotations: { ...rule.annotations, description: f.description },
+            })),
+          },
+        ],
+      };
+    });
+    const path = `${TESTS_DIR}/${file.name}.test.yaml`;
+    const body = { rule_files: [RULE_FILES[file.mode]], evaluation_interval: file.interval, tests };
+    files.set(
+      path,
+      await toYaml(body, [`# Generated from alerts/tests/cases/ by \`npm run alerts:generate\`.`], path),
+    );
+  }
+  return files;
+}

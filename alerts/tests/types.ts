@@ -1,0 +1,20 @@
+import type { Mode } from '../lib.ts';
+
+/** One firing alert a case expects: the labels that locate it and its expanded description. */
+export type Expected = { labels: Record<string, string>; description: string };
+
+/**
+ * One promtool test: input series (selector -> promtool values notation, one sample per interval;
+ * `_` is no sample, `stale` a staleness marker), the alert, when to evaluate, and what must fire
+ * then (`fires: []` asserts that the alert does not fire).
+ */
+export type Case = {
+  name: string;
+  alert: string;
+  interval?: string;
+  series: Record<string, string>;
+  at: string;
+  fires: Expected[];
+};
+
+export type CaseFile = { name: string; mode: Mode; interval: string; cases: Case[] };
