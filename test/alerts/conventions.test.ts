@@ -1,0 +1,88 @@
+import { config } from '../../alerts/config.ts';
+import { LATENCY_BUCKETS } from '../../services/kit/metrics.ts';
+import { normalAlerts, readRuleFile, testFiles } from './helpers.ts';
+import { outputs } from '../../alerts/render.ts';
+
+const alerts = normalAlerts();
+
+test('the seed alerts and the extra ones exist, each once', () => {
+  const names = alerts.map((a) => a.alert);
+  expect(new Set(names).size).toBe(names.length);
+  expect(names).toEqual(
+    expect.arrayContaining([
+      'OrchestratorHighCPU',
+      'OrchestratorHighMemory',
+      'AgentHighCPU',
+      'AgentHighMemory',
+      'OrchestratorHighErrorRate',
+      'OrchestratorCacheHitRatioLow',
+      'AgentHealthDegraded',
+      'RedisReplicationLagHigh',
+      'RedisNoPrimary',
+      'RedisSentinelFailover',
+      'OrchestratorCircuitBreakerOpen',
+      'OrchestratorQueueBacklogGrowing',
+      'LoadBalancerAllBackendsDown',
+      'OrchestratorAvailabilityBudgetBurnFast',
+      'OrchestratorAvailabilityBudgetBurnSlow',
+      'OrchestratorLatencyBudgetBurnFast',
+      'OrchestratorLatencyBudgetBurnSlow',
+    ]),
+  );
+  // One target-down alert per scrape job.
+  for (const job of Object.values(config.jobs)) {
+    expect(
+      alerts.filter((a) => a.alert.endsWith('TargetDown') && a.expr.includes(`up{job="${job}"}`)),
+    ).toHaveLength(1);
+  }
+});
+
+test.each(alerts.map((a) => [a.alert, a] as const))('%s follows the conventions', (name, alert) => {
+  expect(name).toMatch(/^[A-Z][a-z0-9]+(?:[A-Z]+[a-z0-9]*)*$/);
+  expect(['critical', 'warning', 'info']).toContain(alert.labels['severity']);
+  expect(alert.annotations.summary).not.toContain('{{');
+  expect(alert.annotations.summary).toMatch(/^[A-Z].*\.$/);
+  expect(alert.annotations.description).toMatch(/\{\{ (?:if )?\$(?:labels|value)/);
+  expect(alert.annotations.runbook_url).toBe(`${config.runbookBaseUrl}/runbooks/${name}.md`);
+  expect(alert.annotations.dashboard_url).toMatch(/\/d\/[a-z0-9-]+\?viewPanel=\d+$/);
+  // Every selector names its job: no rule reads another deployment's series by accident.
+  for (const selector of alert.expr.matchAll(/\b([a-z_:]+)\{([^}]*)\}/g))
+    expect(selector[2]).toMatch(/\bjob=~?"/);
+});
+
+test('recording rules are named level:metric:operations', () => {
+  const records = readRuleFile(outputs.rules)
+    .flatMap((g) => g.rules)
+    .flatMap((r) => ('record' in r ? [r.record] : []));
+  expect(records.length).toBeGreaterThan(0);
+  for (const name of records) expect(name).toMatch(/^[a-z_]+:[a-z_]+:[a-z0-9_]+$/);
+  expect(records).toEqual(
+    expect.arrayContaining([
+      'job:orchestrator_http_requests:rate5m',
+      'job:orchestrator_availability_errors:ratio_rate1h',
+      'job:orchestrator_latency_errors:ratio_rate3d',
+    ]),
+  );
+});
+
+test('the latency SLO threshold is a bucket boundary of the request duration histogram', () => {
+  expect(LATENCY_BUCKETS).toContain(config.slo.latency.thresholdSeconds);
+});
+
+test('every alert has a firing case and a non-firing case in the promtool tests', () => {
+  const firing = new Map<string, number>();
+  const quiet = new Map<string, number>();
+  for (const file of testFiles().values()) {
+    for (const t of file.tests) {
+      for (const a of t.alert_rule_test ?? []) {
+        const tally = a.exp_alerts?.length ? firing : quiet;
+        tally.set(a.alertname, (tally.get(a.alertname) ?? 0) + 1);
+      }
+    }
+  }
+  const missing = alerts.flatMap((a) => [
+    ...(firing.get(a.alert) ? [] : [`${a.alert}: no firing case`]),
+    ...(quiet.get(a.alert) ? [] : [`${a.alert}: no non-firing case`]),
+  ]);
+  expect(missing).toEqual([]);
+});
