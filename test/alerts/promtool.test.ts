@@ -19,5 +19,5 @@ test.each([...testFiles().keys()])(
     if (result.code !== 0) throw new Error(`${file} failed:\n${result.stdout}${result.stderr}`);
     expect(result.stdout).toContain('SUCCESS');
   },
-  120_000,
+  300_000,
 );
