@@ -93,10 +93,13 @@ export const CHECKS: Record<string, CheckFn> = {
     if (pool) rs = ofPool(rs, pool);
     const s = stats(rs);
     const max = num(p, 'max');
+    const retried = rs.filter((r) => r.r).length;
     return {
       name: `error rate${pool ? ` of the ${pool} pool` : ''} in ${w.label} < ${fmtPct(max)}`,
       ok: rs.length > 0 && s.errorRate < max,
-      summary: `${s.failed} of ${s.requests} failed (${fmtPct(s.errorRate)})`,
+      summary:
+        `${s.failed} of ${s.requests} failed (${fmtPct(s.errorRate)})` +
+        (retried ? `; ${retried} answers were 503 with Retry-After, retried by the client` : ''),
       details: sample(rs.filter(failed)),
     };
   },
@@ -305,15 +308,18 @@ export const CHECKS: Record<string, CheckFn> = {
     const f = fault(ctx, str(p, 'verb', 'kill'), p['target'] as string | undefined);
     const from = t(f.time);
     const writes = ctx.data.requests.filter((r) => isWrite(r) && r.t + r.d >= from);
-    const bad = writes.filter(failed);
+    // Every attempt counts here, retried ones too: this measures the outage, not what clients saw.
+    const bad = writes.filter((r) => r.s === 0 || r.s >= 500);
     const lastBad = bad.at(-1);
-    const back = lastBad ? writes.find((r) => !failed(r) && r.t > lastBad.t) : writes.find((r) => !failed(r));
+    const good = (r: RequestRecord) => r.s > 0 && r.s < 500;
+    const back = lastBad ? writes.find((r) => good(r) && r.t > lastBad.t) : writes.find(good);
     const took = lastBad && back ? back.t + back.d - from : 0;
     return {
       name: `writes succeed again within ${sec(max)} of the ${f.verb} of ${f.target}`,
       ok: back !== undefined && took <= max,
       summary: lastBad
-        ? `${bad.length} writes failed; writes succeed again ${back ? sec(took) : 'never'} after the ${f.verb}`
+        ? `${bad.length} write attempts failed (${bad.filter((r) => r.r).length} of them retried); ` +
+          `writes succeed again ${back ? sec(took) : 'never'} after the ${f.verb}`
         : `no write failed (${writes.length} writes after the ${f.verb})`,
       details: sample(bad),
     };
@@ -363,7 +369,10 @@ export const CHECKS: Record<string, CheckFn> = {
     };
   },
 
-  /** While the pool is away its requests fail fast (p99 under `max_ms`) with a 503 problem document. */
+  /**
+   * While the pool is away its requests fail fast (p99 under `max_ms`, far below the agent timeout)
+   * with a problem document naming what happened (`urn:phoenix-orch:problem:...`).
+   */
   async fail_fast(ctx, p) {
     const pool = str(p, 'pool');
     const max = num(p, 'max_ms', 1000);
@@ -376,16 +385,23 @@ export const CHECKS: Record<string, CheckFn> = {
       pool,
     );
     const bad = rs.filter(failed);
-    const unclear = bad.filter((r) => r.s !== 503 || !r.pt?.startsWith('urn:phoenix-orch:problem:'));
+    const unclear = bad.filter((r) => r.s === 0 || !r.pt?.startsWith('urn:phoenix-orch:problem:'));
     const p99 = percentile(
       bad.map((r) => r.d),
       99,
     );
-    const types = [...new Set(bad.map((r) => r.pt))].join(', ');
+    const kinds = new Map<string, number>();
+    for (const r of bad)
+      kinds.set(`${r.s} ${r.pt ?? '(none)'}`, (kinds.get(`${r.s} ${r.pt ?? '(none)'}`) ?? 0) + 1);
+    const types = [...kinds]
+      .map(([k, n]) => `${n}x ${k.replace('urn:phoenix-orch:problem:', '')}`)
+      .join(', ');
     return {
-      name: `${pool} requests fail fast (p99 < ${max} ms) with a 503 problem document while the pool is away`,
+      name: `${pool} requests fail fast (p99 < ${max} ms) with a problem document while the pool is away`,
       ok: bad.length > 0 && unclear.length === 0 && p99 !== undefined && p99 < max,
-      summary: `${bad.length} of ${rs.length} failed, p99 ${fmtMs(p99)}; problem types: ${types || '-'}; ${unclear.length} without one`,
+      summary:
+        `${bad.length} of ${rs.length} failed, p99 ${fmtMs(p99)}, max ${fmtMs(Math.max(0, ...bad.map((r) => r.d)))}; ` +
+        `${types || '-'}; ${unclear.length} without a problem document`,
       details: sample(unclear),
     };
   },

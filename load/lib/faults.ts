@@ -3,16 +3,22 @@
  * pause, drain, failover) and the LLM simulators' admin API, records each one (when asked, when done,
  * what it did) in the run's own fault log, and afterwards puts the stack back as it found it.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backendServers } from '../../stack/control.ts';
+import { backendServers, sentinelPrimary } from '../../stack/control.ts';
 import { layout, loadOptions } from '../../stack/layout.ts';
+import { isRunning } from '../../stack/supervisor.ts';
 import { faultVerb, type FaultStep } from './scenario-file.ts';
 import { stackCli, stackStatus, type StackStatus } from './target.ts';
 
 export interface FaultRecord {
-  /** When the verb was sent, ISO time. */
+  /**
+   * When the fault took effect, ISO time: the stack CLI's own record of the signal or command (its
+   * fault log), else when the verb was sent.
+   */
   time: string;
+  /** When the driver asked for it (the CLI's start-up comes between). */
+  asked?: string;
   /** When it had taken effect (the CLI returned), ISO time. */
   done: string;
   /** Scheduled seconds after the first phase started (absent for the restore). */
@@ -86,6 +92,7 @@ export class FaultRunner {
   private readonly drained = new Set<string>();
   private readonly simulators: Simulator[] = [];
   private readonly l = layout(loadOptions());
+  private status?: StackStatus;
 
   private readonly logFile: string;
 
@@ -95,6 +102,7 @@ export class FaultRunner {
 
   /** Remembers what it will need to restore: the simulators' behaviour. */
   async prepare(status: StackStatus): Promise<void> {
+    this.status = status;
     for (const p of status.processes.filter((x) => x.role === 'llm-simulator')) {
       const url = `http://127.0.0.1:${p.port}`;
       const res = await fetch(`${url}/admin/behaviour`);
@@ -104,8 +112,32 @@ export class FaultRunner {
     }
   }
 
+  /** The time the stack CLI recorded for its last `verb` on `target` since `since`, if any. */
+  private cliTime(verb: string, target: string, since: string): string | undefined {
+    if (!existsSync(this.l.faultLog)) return undefined;
+    const lines = readFileSync(this.l.faultLog, 'utf8').trim().split('\n').slice(-50);
+    for (const line of lines.reverse()) {
+      try {
+        const e = JSON.parse(line) as { time: string; verb: string; target: string };
+        if (e.verb === verb && e.target === target && e.time >= since) return e.time;
+      } catch {
+        /* a partial line */
+      }
+    }
+    return undefined;
+  }
+
   private record(r: Omit<FaultRecord, 'done'>): void {
-    const full: FaultRecord = { ...r, done: new Date().toISOString() };
+    const names = r.target.split(', ');
+    const effective = names
+      .map((n) => this.cliTime(r.verb, n, r.time))
+      .filter((x): x is string => !!x)
+      .sort()[0];
+    const full: FaultRecord = {
+      ...r,
+      ...(effective ? { time: effective, asked: r.time } : {}),
+      done: new Date().toISOString(),
+    };
     this.records.push(full);
     appendFileSync(this.logFile, JSON.stringify(full) + '\n');
   }
@@ -117,11 +149,14 @@ export class FaultRunner {
     return r.stderr.trim();
   }
 
+  /** Resolved in this process (a `status` through the CLI takes seconds on a loaded machine). */
   private async names(selector: string): Promise<string[]> {
-    const status = await stackStatus();
+    const status = this.status ?? (await stackStatus());
     if (selector === 'redis-primary') {
-      if (!status.redis_primary) throw new Error('no Sentinel names a Redis primary');
-      return [status.redis_primary];
+      const port = await sentinelPrimary(this.l);
+      const p = status.processes.find((x) => x.role === 'redis' && x.port === port);
+      if (!p) throw new Error('no Sentinel names a Redis primary');
+      return [p.name];
     }
     if (selector.startsWith('role:')) {
       const names = status.processes.filter((p) => p.role === selector.slice(5)).map((p) => p.name);
@@ -225,11 +260,21 @@ export class FaultRunner {
       const sent = new Date().toISOString();
       await this.cli(['kill', o.name, '--signal', 'SIGTERM']);
       this.killed.add(o.name);
-      await waitUntil(`${o.name} to exit after SIGTERM`, 45000, async () => {
-        const s = await stackStatus();
-        return !s.processes.find((p) => p.name === o.name)?.running;
+      this.record({ ...base, time: sent, verb: 'kill', target: o.name, ok: true, detail: 'SIGTERM' });
+      await waitUntil(
+        `${o.name} to exit after SIGTERM`,
+        45000,
+        async () => !o.pid || !isRunning(o.pid, process.execPath),
+      );
+      const exited = new Date().toISOString();
+      this.record({
+        ...base,
+        time: exited,
+        verb: 'exited',
+        target: o.name,
+        ok: true,
+        detail: 'after SIGTERM',
       });
-      this.record({ ...base, time: sent, verb: 'kill', target: o.name, ok: true, detail: 'SIGTERM; exited' });
       const restarted = new Date().toISOString();
       await this.cli(['restart', o.name]);
       this.killed.delete(o.name);

@@ -7,7 +7,7 @@
  *   - gives each virtual user a correlation id of its own (`X-Correlation-ID`), so the load balancer
  *     keeps it on one orchestrator, and fills task bodies from a mix (load/lib/tasks.ts);
  *   - counts `X-Cache` HIT/MISS/BYPASS (`phoenix.cache.hit`, ...), the serving instance
- *     (`phoenix.served_by.orchestrator-2`), failed requests (`phoenix.failed`, split into
+ *     (`phoenix.served_by.orchestrator-2`), failed requests (`phoenix.failed.all`, split into
  *     `phoenix.failed.idempotent` / `.non_idempotent`), a correlation id answered by a second instance
  *     (`phoenix.sticky.moved`) and a session whose version did not follow on (`phoenix.session.broken`);
  *     these are Artillery counters, so `ensure` can test them and publish-metrics pushes them;
@@ -37,7 +37,7 @@ export interface RequestParams {
   name?: string;
   json?: unknown;
   headers?: Record<string, string>;
-  phx?: { t0: number; key?: string; ack?: { marker: string } };
+  phx?: { t0: number; key?: string; ack?: { marker: string }; retry?: boolean };
   [k: string]: unknown;
 }
 export interface ResponseLike {
@@ -68,6 +68,8 @@ export interface RequestRecord {
   k?: string;
   /** Problem document type (errors). */
   pt?: string;
+  /** 1: answered 503 with Retry-After inside a retry loop; the client waited and sent it again. */
+  r?: 1;
 }
 /** One acknowledged session write. */
 export interface AckRecord {
@@ -79,16 +81,23 @@ export const COUNTERS = [
   'phoenix.cache.hit',
   'phoenix.cache.miss',
   'phoenix.cache.bypass',
-  'phoenix.failed',
+  'phoenix.failed.all',
   'phoenix.failed.idempotent',
   'phoenix.failed.non_idempotent',
   'phoenix.sticky.moved',
   'phoenix.session.broken',
   'phoenix.session.acks',
+  'phoenix.retried',
   // The expect plugin counts failed expectations only once one fails; defined here so that `ensure`
-  // can test it (an undefined metric fails every condition naming it).
+  // can test it (an undefined metric fails every condition naming it). No name here is a prefix of
+  // another: `ensure` substitutes metric names into its expressions as plain substrings.
   'plugins.expect.failed',
 ] as const;
+
+/** Attempts of one request inside a `whileTrue: retryPending` loop (the first included). */
+export const MAX_ATTEMPTS = 3;
+/** Longest Retry-After honoured, seconds. */
+const MAX_RETRY_AFTER_S = 5;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 export const isIdempotent = (method: string) => IDEMPOTENT.has(method.toUpperCase());
@@ -161,6 +170,14 @@ export function taskBody(req: RequestParams, context: VuContext, _events: Events
   done();
 }
 
+/** beforeRequest of an asynchronous `POST /v1/tasks` (answered 202, then polled with GET). */
+export function asyncTaskBody(req: RequestParams, context: VuContext, events: Events, done: Done): void {
+  taskBody(req, context, events, () => {
+    req.json = { ...(req.json as Record<string, unknown>), mode: 'async' };
+    done();
+  });
+}
+
 const stableOf = (z: ZipfMix) => z.ranked.filter((t) => !JSON.stringify(t.input).includes(RUN_ID));
 
 /** Function step of the cache scenario's `before` hook: how many stable inputs to warm (`warmCount`). */
@@ -189,7 +206,7 @@ export function sessionWrite(req: RequestParams, context: VuContext, _events: Ev
   context.vars['writes'] = n;
   const marker = `${String(context.vars['cid'])}.${n}`;
   req.json = { data: { owner: context.vars['cid'], marker, n } };
-  req.phx = { t0: req.phx?.t0 ?? Date.now(), ack: { marker } };
+  req.phx = { ...req.phx, t0: req.phx?.t0 ?? Date.now(), ack: { marker } };
   done();
 }
 
@@ -205,9 +222,18 @@ function record(
   const t0 = req.phx?.t0 ?? Date.now();
   const name = req.name ?? method;
   const line: RequestRecord = { t: t0, d: Date.now() - t0, m: method, n: name, s: status };
-  const failed = status === 0 || status >= 500;
+  let failed = status === 0 || status >= 500;
+  const retryAfter = res ? Number(header(res.headers, 'retry-after')) : NaN;
+  const attempt = Number(context.vars['attempt'] ?? 1);
+  if (status === 503 && req.phx?.retry === true && Number.isFinite(retryAfter) && attempt < MAX_ATTEMPTS) {
+    // A client that honours Retry-After sends it again (the flow's `whileTrue: retryPending` loop).
+    context.vars['retryAfter'] = Math.min(MAX_RETRY_AFTER_S, Math.max(0, retryAfter));
+    line.r = 1;
+    failed = false;
+    events.emit('counter', 'phoenix.retried', 1);
+  }
   if (failed) {
-    events.emit('counter', 'phoenix.failed', 1);
+    events.emit('counter', 'phoenix.failed.all', 1);
     events.emit('counter', `phoenix.failed.${isIdempotent(method) ? 'idempotent' : 'non_idempotent'}`, 1);
   }
   if (err) line.e = (err as NodeJS.ErrnoException).code ?? err.name ?? err.message;
@@ -240,6 +266,9 @@ function record(
         ? undefined
         : parseBody(res);
     if (status >= 400 && typeof body?.['type'] === 'string') line.pt = body['type'];
+    // A write that failed or met a stale version may or may not have been applied: the next read
+    // tells the version again.
+    if (req.phx?.ack && (status === 412 || status >= 500) && !line.r) context.vars['resync'] = true;
     if (name.startsWith('session') && status >= 200 && status < 300 && body)
       sessionAnswer(req, context, events, body);
   }
@@ -258,7 +287,9 @@ function sessionAnswer(
   if (typeof id !== 'string' || !Number.isInteger(version)) return;
   const known = context.vars['sver'];
   const write = req.phx?.ack !== undefined;
-  if (context.vars['sid'] === id && typeof known === 'number') {
+  const resync = context.vars['resync'] === true;
+  delete context.vars['resync'];
+  if (context.vars['sid'] === id && typeof known === 'number' && !resync) {
     // A write moves the version on by exactly one; a read sees the version last written.
     const expected = write ? known + 1 : known;
     if (version !== expected) events.emit('counter', 'phoenix.session.broken', 1);
@@ -290,6 +321,28 @@ export function observe(
       context.vars['sver'] = session.version;
     }
   }
+  done();
+}
+
+/**
+ * `whileTrue` of a retry loop around one request (`loop: [request]`, `whileTrue: retryPending`): after
+ * a 503 with Retry-After it waits that long and says "again", at most MAX_ATTEMPTS times in all.
+ */
+export function retryPending(context: VuContext, next: (again: boolean) => void): void {
+  const wait = context.vars['retryAfter'];
+  delete context.vars['retryAfter'];
+  if (typeof wait === 'number') {
+    context.vars['attempt'] = Number(context.vars['attempt'] ?? 1) + 1;
+    setTimeout(() => next(true), wait * 1000);
+    return;
+  }
+  context.vars['attempt'] = 1;
+  next(false);
+}
+
+/** beforeRequest of a request inside a retry loop: a 503 with Retry-After is retried (see retryPending). */
+export function retryable(req: RequestParams, _context: VuContext, _events: Events, done: Done): void {
+  req.phx = { ...req.phx, t0: req.phx?.t0 ?? Date.now(), retry: true };
   done();
 }
 

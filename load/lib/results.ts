@@ -143,7 +143,8 @@ export function ensureLine(line: string): EnsureResult | undefined {
   return m ? { check: m[2]!, ok: m[1] === 'ok' } : undefined;
 }
 
-export const failed = (r: RequestRecord) => r.s === 0 || r.s >= 500;
+/** A request the client finally saw fail: 5xx or no answer, and not retried after Retry-After. */
+export const failed = (r: RequestRecord) => (r.s === 0 || r.s >= 500) && r.r !== 1;
 
 export function percentile(values: number[], p: number): number | undefined {
   if (values.length === 0) return undefined;
