@@ -9,7 +9,6 @@ npm run --silent typecheck
 npm run --silent lint
 npm run --silent format:check
 npm run --silent docs:check
-npm run --silent stack:check
 unit=$(mktemp)
 system=$(mktemp)
 status=0
