@@ -14,6 +14,7 @@
  *   --ca FILE               PEM to trust for the target's certificate (NODE_EXTRA_CA_CERTS)
  *   --pushgateway URL       where Artillery pushes its metrics (job "artillery"); none: not pushed
  *   --prometheus URL        for the checks that read the services' metrics; none: those are skipped
+ *   --rebuild DIR           evaluate the checks and write the report again for a finished run
  *
  * Against a cluster the faults are not injected: the driver prints each one's kubectl equivalent at
  * its time for an operator to run, and the checks that need the local stack's monitor are skipped.
@@ -32,6 +33,7 @@ import { buildReport } from './lib/report.ts';
 import {
   ensureLine,
   phaseEvent,
+  readRequestLog,
   readRun,
   type CheckResult,
   type EnsureResult,
@@ -74,7 +76,7 @@ interface Options {
   prometheus?: string;
 }
 
-function parse(argv: string[]): Options | 'list' {
+function parse(argv: string[]): Options | 'list' | { rebuild: string } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -88,9 +90,11 @@ function parse(argv: string[]): Options | 'list' {
       ca: { type: 'string' },
       pushgateway: { type: 'string' },
       prometheus: { type: 'string' },
+      rebuild: { type: 'string' },
     },
   });
   if (values.list) return 'list';
+  if (values.rebuild) return { rebuild: path.resolve(values.rebuild) };
   const [name] = positionals;
   if (!name) throw new UsageError(`name a scenario: ${scenarioNames().join(', ')}`);
   const scenario = loadScenario(name);
@@ -214,6 +218,13 @@ function runArtillery(
   });
 }
 
+/** Requests sent before the first phase (Artillery's `before` hook, a warm-up) get a phase of their own. */
+function withWarmUp(phases: PhaseTime[], dir: string): PhaseTime[] {
+  const first = readRequestLog(dir).requests[0];
+  if (!first || !phases[0] || first.t >= phases[0].start - 500) return phases;
+  return [{ name: 'before hook', index: -1, start: first.t, end: phases[0].start }, ...phases];
+}
+
 /** GET /v1/sessions/{id} through the load balancer, trusting only the given CA. */
 function sessionReader(target: Target) {
   const agent = new https.Agent({
@@ -295,6 +306,11 @@ async function main(argv: string[]): Promise<number> {
   if (parsed === 'list') {
     list();
     return 0;
+  }
+  if ('rebuild' in parsed) {
+    const meta = readRun(parsed.rebuild).meta;
+    const local = meta.target.kind === 'local' ? await localTarget().catch(() => undefined) : undefined;
+    return evaluate(parsed.rebuild, loadScenario(meta.scenario), local?.target, meta.target.kind === 'local');
   }
   const o = parsed;
   let target: Target;
@@ -412,42 +428,51 @@ async function main(argv: string[]): Promise<number> {
     ended,
     artilleryExitCode: art.exitCode,
     artilleryVersion: art.version,
-    phases: art.phases,
+    phases: withWarmUp(art.phases, o.out),
     ensure: art.ensure,
+    notes,
   };
   writeFileSync(path.join(o.out, 'run.json'), JSON.stringify(meta, null, 2) + '\n');
   if (!status) writeFileSync(faultLog, runner.records.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
-  const data = readRun(o.out);
-  const prometheus = target.prometheus ? new Prometheus(target.prometheus) : undefined;
-  if (prometheus) await prometheus.waitScrapedAfter(ended);
-  const reader = sessionReader(target);
-  const ctx: CheckContext = { data, prometheus, getSession: reader.get };
-  let checks: CheckResult[] = await runChecks(ctx, o.scenario.checks(o.form));
-  reader.close();
-  if (!status) {
+  return evaluate(o.out, o.scenario, target, status !== undefined);
+}
+
+/** Checks and report from what a run left in `dir` (also `--rebuild DIR` on a finished run). */
+async function evaluate(
+  dir: string,
+  scenario: ScenarioFile,
+  target: Target | undefined,
+  local: boolean,
+): Promise<number> {
+  const data = readRun(dir);
+  const { meta } = data;
+  const prometheus = target?.prometheus ? new Prometheus(target.prometheus) : undefined;
+  if (prometheus) await prometheus.waitScrapedAfter(meta.ended);
+  const reader = target ? sessionReader(target) : undefined;
+  const ctx: CheckContext = { data, prometheus, getSession: reader?.get };
+  let checks: CheckResult[] = await runChecks(ctx, scenario.checks(meta.form));
+  reader?.close();
+  if (!local) {
     // Without the local stack's monitor, the checks about what it saw cannot be evaluated.
     checks = checks.map((c) =>
       /out of rotation|breaker opens/.test(c.name)
-        ? { ...c, ok: true, summary: `skipped on a cluster: ${c.summary}` }
+        ? { ...c, ok: true, summary: `skipped without the local stack's monitor: ${c.summary}` }
         : c,
     );
   }
-  const report = buildReport({ data, checks, notes }, o.out);
-  writeFileSync(
-    path.join(o.out, 'checks.json'),
-    JSON.stringify({ ok: report.ok, checks, notes }, null, 2) + '\n',
-  );
+  const report = buildReport({ data, checks, notes: meta.notes }, dir);
+  writeFileSync(path.join(dir, 'checks.json'), JSON.stringify({ ok: report.ok, checks }, null, 2) + '\n');
 
-  const rel = path.relative(process.cwd(), path.join(o.out, 'report.md'));
-  for (const e of art.ensure) say(`${e.ok ? 'ok  ' : 'FAIL'} ensure: ${e.check}`);
+  const rel = path.relative(process.cwd(), path.join(dir, 'report.md'));
+  for (const e of meta.ensure) say(`${e.ok ? 'ok  ' : 'FAIL'} ensure: ${e.check}`);
   for (const c of checks) say(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.summary}`);
-  for (const n of notes) say(`FAIL ${n}`);
+  for (const n of meta.notes ?? []) say(`FAIL ${n}`);
   if (!report.ok) {
-    say(`${o.scenario.name}: PROMISE BROKEN (see ${rel})`);
+    say(`${scenario.name}: PROMISE BROKEN (see ${rel})`);
     return 1;
   }
-  say(`${o.scenario.name}: every promise held (${rel})`);
+  say(`${scenario.name}: every promise held (${rel})`);
   return 0;
 }
 

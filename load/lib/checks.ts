@@ -252,22 +252,33 @@ export const CHECKS: Record<string, CheckFn> = {
     };
   },
 
-  /** HIT p50 at least `factor` times faster than MISS p50. */
+  /**
+   * HIT p50 at least `factor` times lower than MISS p50, over the kinds of task (pool and action) that
+   * were answered both ways, so that both sides hold the same kinds of request (a git HIT still asks
+   * the agent which commit a ref names; an LLM MISS waits for the provider).
+   */
   async hit_faster(ctx, p) {
     const factor = num(p, 'factor', 3);
-    const ok = ctx.data.requests.filter((r) => !failed(r));
-    const hit = percentile(
-      ok.filter((r) => r.c === 'HIT').map((r) => r.d),
-      50,
+    const kind = (r: RequestRecord) => r.k!.slice(0, r.k!.indexOf(':'));
+    const w = window(ctx, p);
+    const ok = between(ctx.data.requests, w.start, w.end).filter(
+      (r) => !failed(r) && r.k && (r.c === 'HIT' || r.c === 'MISS'),
     );
-    const miss = percentile(
-      ok.filter((r) => r.c === 'MISS').map((r) => r.d),
-      50,
+    const both = new Set(
+      [...new Set(ok.map(kind))].filter(
+        (k) =>
+          ok.some((r) => kind(r) === k && r.c === 'HIT') && ok.some((r) => kind(r) === k && r.c === 'MISS'),
+      ),
     );
+    const pick = (c: string) => ok.filter((r) => r.c === c && both.has(kind(r))).map((r) => r.d);
+    const hit = percentile(pick('HIT'), 50);
+    const miss = percentile(pick('MISS'), 50);
     return {
-      name: `HIT latency far below MISS latency (p50 at least ${factor}x lower)`,
+      name: `HIT latency far below MISS latency in ${w.label} (p50 at least ${factor}x lower, same kinds of task)`,
       ok: hit !== undefined && miss !== undefined && hit * factor <= miss,
-      summary: `p50 HIT ${fmtMs(hit)}, MISS ${fmtMs(miss)} (${hit && miss ? (miss / hit).toFixed(1) : '-'}x)`,
+      summary:
+        `p50 HIT ${fmtMs(hit)}, MISS ${fmtMs(miss)} (${hit && miss ? (miss / hit).toFixed(1) : '-'}x) ` +
+        `over ${[...both].join(', ') || 'no kind answered both ways'}`,
     };
   },
 

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { taskFor, taskKey, zipfMix, type Task, type ZipfMix } from './tasks.ts';
+import { taskFor, taskKey, uniqueTask, zipfMix, type Task, type ZipfMix } from './tasks.ts';
 
 type Done = (err?: Error) => void;
 type Headers = Record<string, string | string[] | undefined>;
@@ -195,8 +195,26 @@ export function warmBody(req: RequestParams, context: VuContext, _events: Events
   const i = Number(context.vars['warmIndex'] ?? 0);
   context.vars['warmIndex'] = i + 1;
   const task = stable[i % stable.length]!;
-  req.json = { ...task };
+  // `refresh`: computed and stored again now, so an answer cached by an earlier run cannot expire
+  // during this one (Obsidian answers live five minutes).
+  req.json = { ...task, cache: 'refresh' };
   req.phx = { t0: req.phx?.t0 ?? Date.now(), key: taskKey(task) };
+  done();
+}
+
+/** Function step: a new input that the next `burstBody` requests (sent in parallel) all ask for. */
+export function prepareBurst(context: VuContext, _events: Events, done: Done): void {
+  context.vars['burst'] = uniqueTask(`${RUN_ID}-burst-${randomBytes(4).toString('hex')}`);
+  done();
+}
+
+/** beforeRequest of a burst request: the burst's input, under a correlation id of its own (so the load
+ *  balancer spreads the burst over the orchestrators). */
+export function burstBody(req: RequestParams, context: VuContext, _events: Events, done: Done): void {
+  const task = context.vars['burst'] as Task;
+  req.json = { ...task };
+  req.headers = { ...req.headers, 'x-correlation-id': `load-${RUN_ID}-${randomBytes(6).toString('hex')}` };
+  req.phx = { ...req.phx, t0: req.phx?.t0 ?? Date.now(), key: taskKey(task) };
   done();
 }
 

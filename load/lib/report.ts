@@ -24,7 +24,7 @@ import {
 export interface ReportInput {
   data: RunData;
   checks: CheckResult[];
-  /** Lines about the run itself (restore problems, aborted runs). */
+  /** Lines about the run itself (restore problems, aborted runs); default: the run's own. */
   notes?: string[];
 }
 
@@ -179,6 +179,7 @@ function afterFaults(data: RunData): string[] {
 export function buildReport(input: ReportInput, dir: string): Report {
   const { data, checks } = input;
   const { meta } = data;
+  const notes = input.notes ?? meta.notes ?? [];
   const agg = data.artillery?.aggregate;
   const c = agg?.counters ?? {};
   const rt = agg?.summaries?.['http.response_time'];
@@ -188,7 +189,7 @@ export function buildReport(input: ReportInput, dir: string): Report {
   // plugin); both are judged above by the checks themselves. Any other code is a crash or a kill.
   const code = meta.artilleryExitCode;
   const exitOk = code === 0 || code === 21 || (code === 1 && !ensureOk);
-  const ok = ensureOk && checksOk && exitOk && (input.notes ?? []).length === 0;
+  const ok = ensureOk && checksOk && exitOk && notes.length === 0;
   const tl = timeline(data);
   const files = charts(data, tl, dir);
   const origin = tl.origin;
@@ -219,7 +220,7 @@ export function buildReport(input: ReportInput, dir: string): Report {
       ...meta.ensure.filter((e) => !e.ok).map((e) => `ensure: ${e.check}`),
       ...checks.filter((x) => !x.ok).map((x) => `${x.name}: ${x.summary}`),
       ...(exitOk ? [] : [`Artillery exited ${meta.artilleryExitCode}`]),
-      ...(input.notes ?? []),
+      ...notes,
     ];
     md.push('');
     md.push('**Broken promises:**');

@@ -63,6 +63,8 @@ export interface RunMeta {
   artilleryVersion?: string;
   phases: PhaseTime[];
   ensure: EnsureResult[];
+  /** Problems of the run itself (a fault that could not be injected, a stack not restored). */
+  notes: string[];
 }
 
 export interface CheckResult {
