@@ -45,6 +45,7 @@ const tasks = [
     action: 'chat',
     input: { model: 'sim-large', messages: [{ role: 'user', content: 'vary' }] },
   },
+  { agent: 'obsidian', action: 'append', input: { path: 'daily/2026-11-27.md', text: '\n- live check\n' } },
 ];
 
 test('every panel query returns data after a short load run', async () => {
@@ -61,7 +62,7 @@ test('every panel query returns data after a short load run', async () => {
         case 8:
           return { method: 'POST', path: '/v1/tasks', body: { ...tasks[0], mode: 'async' }, expect: 202 };
         default:
-          return { method: 'POST', path: '/v1/tasks', body: tasks[i % 9], expect: 200 };
+          return { method: 'POST', path: '/v1/tasks', body: tasks[i % 9]!, expect: 200 };
       }
     },
     4,
