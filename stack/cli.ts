@@ -154,7 +154,10 @@ async function restart(l: Layout, name: string, overrides: Record<string, string
   state!.processes[name] = p;
   writeState(l, state!);
   await waitHealthy(p, START_TIMEOUT_MS);
-  recordFault(l, 'restart', name, { pid: p.pid, ...(Object.keys(overrides).length ? { set: overrides } : {}) });
+  recordFault(l, 'restart', name, {
+    pid: p.pid,
+    ...(Object.keys(overrides).length ? { set: overrides } : {}),
+  });
   say(`${name} restarted (pid ${p.pid})`);
 }
 
