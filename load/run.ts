@@ -25,7 +25,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runChecks, type CheckContext } from './lib/checks.ts';
+import { PROMETHEUS_CHECKS, runChecks, type CheckContext } from './lib/checks.ts';
 import { FaultRunner, kubectlEquivalent, type FaultRecord } from './lib/faults.ts';
 import { Monitor } from './lib/monitor.ts';
 import { Prometheus } from './lib/prometheus.ts';
@@ -41,18 +41,15 @@ import {
   type RunMeta,
 } from './lib/results.ts';
 import { faultVerb, loadScenario, scenarioNames, type ScenarioFile } from './lib/scenario-file.ts';
-import {
-  assertAllowed,
-  localTarget,
-  ROOT,
-  stackStatus,
-  type StackStatus,
-  type Target,
-} from './lib/target.ts';
+import { assertAllowed, localTarget, ROOT, type StackStatus, type Target } from './lib/target.ts';
 
 class UsageError extends Error {}
 
-const say = (msg: string) => process.stderr.write(`load: ${msg}\n`);
+const t0 = Date.now();
+const say = (msg: string) =>
+  process.stderr.write(
+    `load: ${msg}${/^(ok|FAIL)/.test(msg) ? '' : ` [${((Date.now() - t0) / 1000).toFixed(1)} s]`}\n`,
+  );
 const ARTILLERY = path.join(ROOT, 'node_modules', 'artillery', 'bin', 'run');
 /** Artillery's own start-up (about 10 s on a busy 2-core machine) and shut-down, beyond the phases. */
 const ARTILLERY_OVERHEAD_S = 120;
@@ -168,7 +165,11 @@ function runArtillery(
   const log = createWriteStream(path.join(o.out, 'artillery.log'));
   const phases: PhaseTime[] = [];
   const ensure: EnsureResult[] = [];
-  let version: string | undefined;
+  const version = (
+    JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'artillery', 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   let inChecks = false;
   const limitMs = (o.scenario.duration(o.form) + ARTILLERY_OVERHEAD_S) * 1000;
   return new Promise((resolve, reject) => {
@@ -194,8 +195,6 @@ function runArtillery(
         const e = ensureLine(line);
         if (e) ensure.push(e);
       }
-      const v = /Artillery: (\d+\.\d+\.\d+)/.exec(line);
-      if (v) version = v[1];
     };
     const feed = (chunk: Buffer) => {
       log.write(chunk);
@@ -288,17 +287,18 @@ async function poolsAnswer(target: Target): Promise<void> {
     { agent: 'llm', action: 'models', input: {} },
   ];
   const deadline = Date.now() + 45000;
-  for (const p of probes) {
-    let ok = 0;
-    // Three in a row: once breakers have closed everywhere, each orchestrator answers.
-    while (ok < 3) {
-      if (Date.now() > deadline)
-        throw new Error(`the ${p.agent} pool does not answer through the load balancer`);
-      ok = (await task(p)) === 200 ? ok + 1 : 0;
-      if (ok < 3) await new Promise((r) => setTimeout(r, 300));
-    }
-  }
-  agent.destroy();
+  await Promise.all(
+    probes.map(async (p) => {
+      let ok = 0;
+      // Three in a row: once breakers have closed everywhere, each orchestrator answers.
+      while (ok < 3) {
+        if (Date.now() > deadline)
+          throw new Error(`the ${p.agent} pool does not answer through the load balancer`);
+        ok = (await task(p)) === 200 ? ok + 1 : 0;
+        if (ok < 3) await new Promise((r) => setTimeout(r, 300));
+      }
+    }),
+  ).finally(() => agent.destroy());
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -405,10 +405,10 @@ async function main(argv: string[]): Promise<number> {
   let surprises: string[] = [];
   if (status) {
     say('restoring the stack');
-    surprises = await runner.restore();
+    const restored = await runner.restore();
+    surprises = restored.surprises;
     try {
-      const after = await stackStatus();
-      const down = after.processes.filter((p) => !p.healthy).map((p) => p.name);
+      const down = restored.status.processes.filter((p) => !p.healthy).map((p) => p.name);
       if (down.length) throw new Error(`not healthy after the restore: ${down.join(', ')}`);
       await poolsAnswer(target);
     } catch (err) {
@@ -417,6 +417,7 @@ async function main(argv: string[]): Promise<number> {
   }
   await monitor?.stop();
   notes.push(...surprises);
+  say('evaluating');
 
   const meta: RunMeta = {
     scenario: o.scenario.name,
@@ -448,10 +449,14 @@ async function evaluate(
   const data = readRun(dir);
   const { meta } = data;
   const prometheus = target?.prometheus ? new Prometheus(target.prometheus) : undefined;
-  if (prometheus) await prometheus.waitScrapedAfter(meta.ended);
+  const checksToRun = scenario.checks(meta.form);
+  // The services' metrics of the run's last seconds reach Prometheus at its next scrape.
+  if (prometheus && Object.keys(checksToRun).some((k) => PROMETHEUS_CHECKS.has(k.replace(/#.*$/, '')))) {
+    await prometheus.waitScrapedAfter(meta.ended);
+  }
   const reader = target ? sessionReader(target) : undefined;
   const ctx: CheckContext = { data, prometheus, getSession: reader?.get };
-  let checks: CheckResult[] = await runChecks(ctx, scenario.checks(meta.form));
+  let checks: CheckResult[] = await runChecks(ctx, checksToRun);
   reader?.close();
   if (!local) {
     // Without the local stack's monitor, the checks about what it saw cannot be evaluated.

@@ -292,9 +292,10 @@ export class FaultRunner {
 
   /**
    * Puts the stack back: resumes, undrains, restarts what this run killed (and anything else found
-   * down, which is reported), restores the simulators. Returns what it had to do beyond the plan.
+   * down, which is reported), restores the simulators. Returns what it had to do beyond the plan, and
+   * the stack's status afterwards.
    */
-  async restore(): Promise<string[]> {
+  async restore(): Promise<{ surprises: string[]; status: StackStatus }> {
     const surprises: string[] = [];
     const step = async (verb: string, target: string, fn: () => Promise<unknown>) => {
       const time = new Date().toISOString();
@@ -312,13 +313,15 @@ export class FaultRunner {
     this.drained.clear();
     for (const n of [...this.killed]) await step('restart', n, () => this.cli(['restart', n]));
     this.killed.clear();
-    const status = await stackStatus();
-    for (const p of status.processes.filter((x) => !x.running)) {
+    for (const s of this.simulators) await step('simulator-restore', s.name, () => this.restoreSimulator(s));
+    let status = await stackStatus();
+    const down = status.processes.filter((x) => !x.running);
+    for (const p of down) {
       surprises.push(`${p.name} was down after the run although this run did not stop it`);
       await step('restart', p.name, () => this.cli(['restart', p.name]));
     }
-    for (const s of this.simulators) await step('simulator-restore', s.name, () => this.restoreSimulator(s));
-    return surprises;
+    if (down.length) status = await stackStatus();
+    return { surprises, status };
   }
 }
 
