@@ -15,7 +15,7 @@ status=0
 # Unit and integration tests (real Redis, promtool, kubectl) run in parallel; the system tests each
 # bring up a whole local stack and inject faults into it, so they run one at a time.
 npm test --silent -- --json --outputFile="$unit" --testPathIgnorePatterns '/test/(stack|load)/' || status=$?
-npm test --silent -- --json --outputFile="$system" --runInBand test/stack test/load || status=$?
+npm test --silent -- --json --outputFile="$system" --runInBand test/stack/ test/load/ || status=$?
 # One closing line in the plain form CI tools read.
 jq -rs '"tests: \(map(.numPassedTests) | add) passed, \(map(.numFailedTests) | add) failed"' "$unit" "$system" 2>/dev/null ||
   echo "tests: no result file"
