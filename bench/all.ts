@@ -92,7 +92,7 @@ function e2eRows(out: string): Row[] {
   const json = /^RESULT (.*)$/m.exec(out)?.[1];
   if (!json) return [];
   return (JSON.parse(json) as PairResult[]).map((r) => ({
-    measure: `${r.a} vs ${r.b} (c=50)`,
+    measure: `${r.a} vs ${r.b} (c=${r.connections})`,
     a: `${r.ac.rps.toFixed(0)} req/s`,
     b: `${r.bc.rps.toFixed(0)} req/s`,
     ratio: pct(r.ac.rps, r.bc.rps),

@@ -6,7 +6,8 @@
  *   MISS (cache: bypass) through the load balancer, an orchestrator and the pool's Service  vs  the
  *   agent's own action endpoint, for an Obsidian `read` (a cheap agent) and a git `log` (a git process)
  *
- * Requests carry one correlation id, so the load balancer sends them all to one orchestrator and the
+ * The git pair runs at 8 connections (a git agent runs at most 16 git processes and answers 503
+ * beyond), the others at BENCH_CONNECTIONS. Requests carry one correlation id, so the load balancer sends them all to one orchestrator and the
  * HIT pair compares the same single instance with and without the TLS hop. It starts a stack of its
  * own (PHOENIX_PORT_BASE 27700 unless set, state in a temporary folder) and stops it afterwards;
  * with BENCH_STACK=running it uses the stack PHOENIX_PORT_BASE/PHOENIX_STACK_DIR name, already up.
@@ -54,12 +55,15 @@ function stack(...args: string[]): Promise<{ code: number; stdout: string; stder
 
 interface Pair {
   name: string;
+  /** wrk connections (default BENCH_CONNECTIONS). */
+  connections?: number;
   a: { label: string; url: string; body: unknown; headers: Record<string, string> };
   b: { label: string; url: string; body: unknown; headers: Record<string, string> };
 }
 
 export interface PairResult {
   name: string;
+  connections: number;
   a: string;
   b: string;
   ac: WrkResult;
@@ -77,19 +81,29 @@ async function measure(pair: Pair, dir: string): Promise<PairResult> {
     );
   const sa = script('a');
   const sb = script('b');
+  const c = pair.connections ?? CONNECTIONS;
   // Warm both paths (and fill the cache for the HIT pair).
-  await wrk(pair.a.url, sa, 2, CONNECTIONS);
-  await wrk(pair.b.url, sb, 2, CONNECTIONS);
+  await wrk(pair.a.url, sa, 2, c);
+  await wrk(pair.b.url, sb, 2, c);
   const as: WrkResult[] = [];
   const bs: WrkResult[] = [];
   for (let i = 1; i <= ROUNDS; i += 1) {
     process.stdout.write(`  · ${pair.name}: round ${i}/${ROUNDS}\n`);
-    as.push(await wrk(pair.a.url, sa, DURATION_S, CONNECTIONS));
-    bs.push(await wrk(pair.b.url, sb, DURATION_S, CONNECTIONS));
+    as.push(await wrk(pair.a.url, sa, DURATION_S, c));
+    bs.push(await wrk(pair.b.url, sb, DURATION_S, c));
   }
   const a1 = await wrk(pair.a.url, sa, DURATION_S, 1);
   const b1 = await wrk(pair.b.url, sb, DURATION_S, 1);
-  const res = { name: pair.name, a: pair.a.label, b: pair.b.label, ac: combine(as), bc: combine(bs), a1, b1 };
+  const res = {
+    name: pair.name,
+    connections: c,
+    a: pair.a.label,
+    b: pair.b.label,
+    ac: combine(as),
+    bc: combine(bs),
+    a1,
+    b1,
+  };
   for (const [label, w] of [
     [pair.a.label, res.ac],
     [pair.b.label, res.bc],
@@ -107,8 +121,12 @@ export function table(results: PairResult[]): string {
   const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(44) : c.padStart(11))).join('');
   const lines = [row(['', 'req/s', 'p50', 'p99', 'p50 c=1'])];
   for (const r of results) {
-    lines.push(row([r.a, r.ac.rps.toFixed(0), f(r.ac.p50), f(r.ac.p99), f(r.a1.p50)]));
-    lines.push(row([r.b, r.bc.rps.toFixed(0), f(r.bc.p50), f(r.bc.p99), f(r.b1.p50)]));
+    lines.push(
+      row([`${r.a}, c=${r.connections}`, r.ac.rps.toFixed(0), f(r.ac.p50), f(r.ac.p99), f(r.a1.p50)]),
+    );
+    lines.push(
+      row([`${r.b}, c=${r.connections}`, r.bc.rps.toFixed(0), f(r.bc.p50), f(r.bc.p99), f(r.b1.p50)]),
+    );
     lines.push(
       `  ratio: ${((r.ac.rps / r.bc.rps) * 100).toFixed(1)}% of the throughput; ` +
         `added p50 at c=1 ${f(r.a1.p50 - r.b1.p50)}`,
@@ -121,7 +139,13 @@ async function main(): Promise<number> {
   const started = Date.now();
   if (OWN_STACK) {
     process.stdout.write(`starting a stack of its own (ports from ${stackEnv['PHOENIX_PORT_BASE']})\n`);
-    const up = await stack('up');
+    let up = await stack('up');
+    if (up.code !== 0) {
+      // Once more from nothing: a process that failed its start leaves the others up.
+      process.stdout.write(`stack up failed (${up.stderr.trim().split('\n')[0]}); trying once more\n`);
+      await stack('down');
+      up = await stack('up');
+    }
     if (up.code !== 0) throw new Error(`stack up failed: ${up.stderr}`);
   }
   const status = JSON.parse((await stack('status', '--json')).stdout) as {
@@ -163,7 +187,9 @@ async function main(): Promise<number> {
       },
     },
     {
+      // A git agent runs at most GIT_MAX_CONCURRENT (16) git processes and answers 503 beyond.
       name: 'MISS git',
+      connections: 8,
       a: {
         label: 'MISS git log through LB',
         url: `${lb}/v1/tasks`,
@@ -186,8 +212,8 @@ async function main(): Promise<number> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(
-    `\nEnd to end (wrk -t1 -c${CONNECTIONS}, ${ROUNDS} interleaved rounds of ${DURATION_S} s, medians; ` +
-      `then c=1)\n${table(results)}\n(finished in ${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
+    `\nEnd to end (wrk -t1, ${ROUNDS} interleaved rounds of ${DURATION_S} s, medians; then c=1)\n` +
+      `${table(results)}\n(finished in ${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
   );
   process.stdout.write(`RESULT ${JSON.stringify(results)}\n`);
   return 0;

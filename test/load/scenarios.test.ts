@@ -6,7 +6,7 @@
  */
 import { jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stack, stackEnv } from '../support/stack.ts';
@@ -50,8 +50,14 @@ beforeAll(async () => {
   if (r.code !== 0) throw new Error(`stack up failed: ${r.stderr}`);
 }, 240000);
 
+let passed = 0;
+
 afterAll(async () => {
   await stack(env, 'down');
+  rmSync(env.PHOENIX_STACK_DIR!, { recursive: true, force: true });
+  // The reports (and request logs) stay for a look when a scenario failed.
+  if (passed === SCENARIOS.length) rmSync(reports, { recursive: true, force: true });
+  else console.log(`load reports kept in ${reports}`);
 }, 120000);
 
 test.each(SCENARIOS)('%s keeps its promises in its short form', async (scenario) => {
@@ -73,4 +79,5 @@ test.each(SCENARIOS)('%s keeps its promises in its short form', async (scenario)
   const report = readFileSync(path.join(r.out, 'report.md'), 'utf8');
   expect(report).toContain(`# ${scenario} (ci form): PASSED`);
   expect(report).toContain('![latency](latency.png)');
+  passed += 1;
 });
