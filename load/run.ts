@@ -14,6 +14,8 @@
  *   --ca FILE               PEM to trust for the target's certificate (NODE_EXTRA_CA_CERTS)
  *   --pushgateway URL       where Artillery pushes its metrics (job "artillery"); none: not pushed
  *   --prometheus URL        for the checks that read the services' metrics; none: those are skipped
+ *   --rate-factor X         multiply every phase's arrival rate (the forms are sized for the local
+ *                           stack on two cores; a cluster takes more), e.g. 4
  *   --rebuild DIR           evaluate the checks and write the report again for a finished run
  *
  * Against a cluster the faults are not injected: the driver prints each one's kubectl equivalent at
@@ -71,6 +73,7 @@ interface Options {
   ca?: string;
   pushgateway?: string;
   prometheus?: string;
+  rateFactor: number;
 }
 
 function parse(argv: string[]): Options | 'list' | { rebuild: string } {
@@ -88,6 +91,7 @@ function parse(argv: string[]): Options | 'list' | { rebuild: string } {
       pushgateway: { type: 'string' },
       prometheus: { type: 'string' },
       rebuild: { type: 'string' },
+      'rate-factor': { type: 'string', default: '1' },
     },
   });
   if (values.list) return 'list';
@@ -102,6 +106,9 @@ function parse(argv: string[]): Options | 'list' | { rebuild: string } {
     assertAllowed(values.target, 'the target', false);
   }
   if (values.cluster && !values.target) throw new UsageError('--cluster needs --target URL');
+  const rateFactor = Number(values['rate-factor']);
+  if (!(rateFactor > 0 && rateFactor <= 100))
+    throw new UsageError('--rate-factor must be a number in (0, 100]');
   return {
     scenario,
     form: values.form,
@@ -112,6 +119,7 @@ function parse(argv: string[]): Options | 'list' | { rebuild: string } {
     ca: values.ca,
     pushgateway: values.pushgateway,
     prometheus: values.prometheus,
+    rateFactor,
   };
 }
 
@@ -150,6 +158,18 @@ function runArtillery(
     ...(target.ca ? { NODE_EXTRA_CA_CERTS: target.ca } : {}),
   };
   delete env.ARTILLERY_CLOUD_API_KEY;
+  const overrides: Record<string, unknown> = {};
+  if (!target.pushgateway) overrides['plugins'] = { 'publish-metrics': [] };
+  if (o.rateFactor !== 1) {
+    const scale = (v: number | undefined) =>
+      v === undefined ? undefined : Math.max(1, Math.round(v * o.rateFactor));
+    overrides['phases'] = o.scenario.phases(o.form).map((p) => ({
+      ...p,
+      arrivalRate: scale(p.arrivalRate),
+      rampTo: scale(p.rampTo),
+      arrivalCount: scale(p.arrivalCount),
+    }));
+  }
   const args = [
     ARTILLERY,
     'run',
@@ -157,9 +177,7 @@ function runArtillery(
     o.form,
     '--output',
     path.join(o.out, 'artillery.json'),
-    ...(target.pushgateway
-      ? []
-      : ['--overrides', JSON.stringify({ config: { plugins: { 'publish-metrics': [] } } })]),
+    ...(Object.keys(overrides).length ? ['--overrides', JSON.stringify({ config: overrides })] : []),
     o.scenario.file,
   ];
   const log = createWriteStream(path.join(o.out, 'artillery.log'));

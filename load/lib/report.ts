@@ -169,7 +169,7 @@ function afterFaults(data: RunData): string[] {
       .map((x) => `+${((x.t - from) / 1000).toFixed(1)} s ${x.subject}: ${x.from} → ${x.to}`);
     lines.push(
       `- **${f.verb} ${f.target}** at ${rel(data.meta.phases[0]?.start ?? data.meta.started, from)} s` +
-        ` (took ${((Date.parse(f.done) - from) / 1000).toFixed(1)} s)` +
+        ` (the verb took ${((Date.parse(f.done) - Date.parse(f.asked ?? f.time)) / 1000).toFixed(1)} s)` +
         (seen.length ? `:\n${seen.map((s) => `  - ${s}`).join('\n')}` : ': no change seen by the monitor'),
     );
   });
@@ -313,7 +313,7 @@ export function buildReport(input: ReportInput, dir: string): Report {
           f.at === undefined
             ? `${rel(origin, Date.parse(f.time))} (restore)`
             : rel(origin, Date.parse(f.time)),
-          `${((Date.parse(f.done) - Date.parse(f.time)) / 1000).toFixed(1)} s`,
+          `${((Date.parse(f.done) - Date.parse(f.asked ?? f.time)) / 1000).toFixed(1)} s`,
           f.verb,
           f.target,
           `${f.ok ? 'ok' : 'FAILED'}${f.detail ? `: ${f.detail}` : ''}`.slice(0, 160),
