@@ -27,6 +27,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
 import { PROMETHEUS_CHECKS, runChecks, type CheckContext } from './lib/checks.ts';
 import { FaultRunner, kubectlEquivalent, type FaultRecord } from './lib/faults.ts';
 import { Monitor } from './lib/monitor.ts';
@@ -485,6 +486,10 @@ async function evaluate(
     );
   }
   const report = buildReport({ data, checks, notes: meta.notes }, dir);
+  // Formatted as the repository formats Markdown, so `prettier --check` passes on kept reports.
+  const mdFile = path.join(dir, 'report.md');
+  const options = (await prettier.resolveConfig(mdFile)) ?? {};
+  writeFileSync(mdFile, await prettier.format(report.markdown, { ...options, parser: 'markdown' }));
   writeFileSync(path.join(dir, 'checks.json'), JSON.stringify({ ok: report.ok, checks }, null, 2) + '\n');
 
   const rel = path.relative(process.cwd(), path.join(dir, 'report.md'));
