@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server redis-sentinel haproxy prometheus prometheus-alertmanager prometheus-pushgateway prometheus-redis-exporter wrk jq curl openssl ca-certificates git)
+APT_PACKAGES=(redis-server redis-sentinel haproxy prometheus prometheus-alertmanager prometheus-pushgateway prometheus-redis-exporter wrk jq curl openssl fonts-dejavu-core ca-certificates git)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
