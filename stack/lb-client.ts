@@ -12,14 +12,12 @@ export interface LbResponse {
   json: () => unknown;
 }
 
+type Options = { body?: unknown; headers?: Record<string, string>; auth?: boolean; timeoutMs?: number };
+
 export function lbClient(s: { lb: string; lb_ca_cert: string; api_key: string }) {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: readFileSync(s.lb_ca_cert) });
   const base = new URL(s.lb);
-  const request = (
-    method: string,
-    pathname: string,
-    opts: { body?: unknown; headers?: Record<string, string>; auth?: boolean; timeoutMs?: number } = {},
-  ): Promise<LbResponse> =>
+  const attempt = (method: string, pathname: string, opts: Options, retried: boolean): Promise<LbResponse> =>
     new Promise((resolve, reject) => {
       const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
       const req = https.request(
@@ -52,9 +50,17 @@ export function lbClient(s: { lb: string; lb_ca_cert: string; api_key: string })
         },
       );
       req.on('timeout', () => req.destroy(new Error(`${method} ${pathname} timed out`)));
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A keep-alive connection the server closed while idle (a reload, a drain) fails the next
+        // request before it was read; Node's documented remedy is to send it again on a new socket.
+        if (!retried && req.reusedSocket && err.code === 'ECONNRESET') {
+          attempt(method, pathname, opts, true).then(resolve, reject);
+        } else reject(err);
+      });
       req.end(payload);
     });
+  const request = (method: string, pathname: string, opts: Options = {}) =>
+    attempt(method, pathname, opts, false);
   return { request, close: () => agent.destroy() };
 }
 

@@ -566,8 +566,9 @@ export const CHECKS: Record<string, CheckFn> = {
     const f = Math.round(fallbacks[0]?.value ?? 0);
     const opened = (open[0]?.value ?? 0) >= 1;
     return {
-      name: `the LLM router falls back from ${provider} and opens its breaker`,
-      ok: f > 0 && opened,
+      // The breaker can open and half-open between two 5 s scrapes, so its state is reported, not required.
+      name: `the LLM router falls back from ${provider}`,
+      ok: f > 0,
       summary: `${f} fallbacks, ${Math.round(retries[0]?.value ?? 0)} retries; ${provider} breaker ${opened ? 'opened' : 'never opened'}`,
     };
   },
