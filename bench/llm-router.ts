@@ -20,6 +20,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/support/redis-server.ts';
 import { CLK_TCK, machineBusyTicks, median, processTicks, writeWrkPostScript } from './lib/measure.ts';
+import { parseWrk, type WrkResult } from './lib/wrk.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const num = (name: string, def: number) => {
@@ -139,32 +140,8 @@ function cpuMeter(routerPid: number, simPid: number) {
 }
 let meterPids: { router: number; sim: number } | undefined;
 
-interface Wrk {
+interface Wrk extends WrkResult {
   cpu?: { router: number; others: number };
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  non2xx: number;
-  errors: number;
-}
-
-const UNIT: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
-function parseWrk(raw: string): Wrk {
-  const pct = (p: string) => {
-    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)([a-z]+)`, 'm').exec(raw);
-    if (!m) throw new Error(`no p${p} in wrk output:\n${raw}`);
-    return Number(m[1]) * (UNIT[m[2]!] ?? NaN);
-  };
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(raw);
-  return {
-    rps: Number(/^Requests\/sec:\s+([\d.]+)/m.exec(raw)?.[1] ?? NaN),
-    p50: pct('50'),
-    p99: pct('99'),
-    requests: Number(/^\s*(\d+) requests in/m.exec(raw)?.[1] ?? 0),
-    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(raw)?.[1] ?? 0),
-    errors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
-  };
 }
 
 async function wrk(url: string, script: string, seconds: number, connections: number): Promise<Wrk> {
