@@ -71,11 +71,15 @@ export function isRunning(pid: number, command: string): boolean {
     return false;
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (/^\d+ \(.*\) Z /.test(stat)) return false; // a zombie has exited
+    const stat = /^\d+ \((.*)\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    if (!stat || stat[2] === 'Z') return false; // a zombie has exited
+    const program = path.basename(command);
+    // The kernel's short name (15 characters) survives what the command line does not: HAProxy's
+    // master re-executes itself after start-up, and mid-exec its command line reads as empty.
+    if (stat[1] === program.slice(0, 15)) return true;
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     // Redis rewrites its title ("redis-server 127.0.0.1:6379"), so match the program name within it.
-    return argv.some((a) => path.basename(a.split(' ')[0] ?? '') === path.basename(command));
+    return argv.some((a) => path.basename(a.split(' ')[0] ?? '') === program);
   } catch {
     return false;
   }
