@@ -10,7 +10,8 @@
  *   pause NAME / resume NAME   SIGSTOP / SIGCONT
  *   drain NAME / undrain NAME  an orchestrator at the load balancer (runtime API)
  *   failover               ask the Sentinels to fail the Redis primary over
- *   reload NAME            reload HAProxy (load-balancer) without dropping connections
+ *   reload NAME            reload an HAProxy without dropping connections; for the load-balancer,
+ *                          wait until the new worker serves with the whole stick table
  *   logs NAME [-n LINES]   the end of one process's log
  *   alerts drill|normal    load the drill (fast) or the normal alert rules into Prometheus
  *
@@ -40,6 +41,7 @@ import {
   failover,
   haproxyCommand,
   redisRole,
+  reloadLoadBalancer,
   sentinelPrimary,
   waitSentinelTopology,
 } from './control.ts';
@@ -255,9 +257,19 @@ async function main(argv: string[]): Promise<number> {
       const name = await needName();
       const p = find(l, readState(l), name);
       if (p.command !== 'haproxy') throw new UsageError(`${name} is not an HAProxy`);
-      process.kill(p.pid, 'SIGUSR2');
-      recordFault(l, 'reload', name);
-      say(`${name} reloading`);
+      if (p.role !== 'load-balancer') {
+        process.kill(p.pid, 'SIGUSR2');
+        recordFault(l, 'reload', name);
+        say(`${name} reloading`);
+        return 0;
+      }
+      const r = await reloadLoadBalancer(l, p.pid);
+      const { signalledAt, ...detail } = r;
+      recordFault(l, 'reload', name, { ...detail, time: new Date(signalledAt).toISOString() });
+      say(
+        `${name} reloaded in ${r.tookMs} ms: worker ${r.newWorker} serves (was ${r.oldWorkers.join(', ')}), ` +
+          `stick table ${r.entriesBefore} entries before, ${r.entriesAfter} after`,
+      );
       return 0;
     }
     case 'logs': {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { HOST, type Layout } from './layout.ts';
-import { lbSocket } from './local-configs.ts';
+import { lbMasterSocket, lbSocket } from './local-configs.ts';
 import { shared } from './render.ts';
 
 async function withClient<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T> {
@@ -115,10 +115,10 @@ export async function failover(l: Layout, timeoutMs = 30000): Promise<{ from?: n
   throw new Error(`no new primary within ${timeoutMs / 1000} s`);
 }
 
-/** One command on HAProxy's runtime API (the load balancer's admin socket). */
-export function haproxyCommand(l: Layout, command: string): Promise<string> {
+/** One command on HAProxy's runtime API (the load balancer's admin socket, or its master's). */
+export function haproxyCommand(l: Layout, command: string, socketPath = lbSocket(l)): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(lbSocket(l));
+    const socket = net.connect(socketPath);
     let out = '';
     socket.setTimeout(3000, () => socket.destroy(new Error('runtime API timed out')));
     socket.on('connect', () => socket.end(`${command}\n`));
@@ -148,4 +148,83 @@ export async function backendServers(l: Layout): Promise<ServerState[]> {
       const f = line.split(' ');
       return { name: f[3]!, operational: Number(f[5]), admin: Number(f[6]), weight: Number(f[7]) };
     });
+}
+
+/** Entries in the load balancer's stick table, as its current worker holds them. */
+export async function stickTableEntries(l: Layout): Promise<number> {
+  const out = await haproxyCommand(l, 'show table orchestrators');
+  const used = /used:(\d+)/.exec(out);
+  if (!used) throw new Error(`unexpected answer to "show table": ${out.slice(0, 200)}`);
+  return Number(used[1]);
+}
+
+interface MasterView {
+  workers: number[];
+  failedReloads: number;
+}
+
+/** The master's view: its current workers (old ones still finishing are listed apart) and failed reloads. */
+async function masterView(l: Layout): Promise<MasterView> {
+  const out = await haproxyCommand(l, 'show proc', lbMasterSocket(l));
+  const failed = /master\s+\d+\s+\[failed:\s*(\d+)\]/.exec(out);
+  if (!failed) throw new Error(`unexpected answer to "show proc": ${out.slice(0, 200)}`);
+  const section = out.split('# workers')[1]?.split('#')[0] ?? '';
+  const workers = [...section.matchAll(/^(\d+)\s+worker/gm)].map((m) => Number(m[1]));
+  return { workers, failedReloads: Number(failed[1]) };
+}
+
+export interface ReloadResult {
+  /** When the master was signalled (epoch milliseconds). */
+  signalledAt: number;
+  oldWorkers: number[];
+  newWorker: number;
+  entriesBefore: number;
+  entriesAfter: number;
+  /** Milliseconds from the signal until the new worker serves with the old worker's table. */
+  tookMs: number;
+}
+
+/**
+ * Reloads the load balancer (SIGUSR2 to the master) and waits until a new worker serves and has
+ * been taught the stick table by the old one through the local peer. A reload HAProxy refused (a
+ * bad configuration) is an error; the old worker then keeps serving.
+ */
+export async function reloadLoadBalancer(
+  l: Layout,
+  masterPid: number,
+  timeoutMs = 10000,
+): Promise<ReloadResult> {
+  const before = await masterView(l);
+  const entriesBefore = await stickTableEntries(l);
+  const started = Date.now();
+  process.kill(masterPid, 'SIGUSR2');
+  let newWorker: number | undefined;
+  let entriesAfter = 0;
+  while (Date.now() - started < timeoutMs) {
+    await sleep(100);
+    const now = await masterView(l).catch(() => undefined);
+    if (!now) continue; // the master re-executes itself on reload and briefly has no socket
+    if (now.failedReloads > before.failedReloads) {
+      throw new Error('HAProxy refused the reload (see its log); the previous worker keeps serving');
+    }
+    newWorker = now.workers.find((w) => !before.workers.includes(w));
+    if (newWorker === undefined) continue;
+    // Entries only expire after 30 minutes, so the new worker has the whole table once it holds as many.
+    entriesAfter = await stickTableEntries(l).catch(() => 0);
+    if (entriesAfter >= entriesBefore) {
+      return {
+        signalledAt: started,
+        oldWorkers: before.workers,
+        newWorker,
+        entriesBefore,
+        entriesAfter,
+        tookMs: Date.now() - started,
+      };
+    }
+  }
+  throw new Error(
+    newWorker === undefined
+      ? `no new load-balancer worker within ${timeoutMs / 1000} s`
+      : `the new worker ${newWorker} holds ${entriesAfter} of ${entriesBefore} stick-table entries after ${timeoutMs / 1000} s`,
+  );
 }

@@ -14,7 +14,7 @@ export interface LbResponse {
 
 type Options = { body?: unknown; headers?: Record<string, string>; auth?: boolean; timeoutMs?: number };
 
-export function lbClient(s: { lb: string; lb_ca_cert: string; api_key: string }) {
+export function lbClient(s: { lb: string; lb_ca_cert: string; api_key: string | null }) {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: readFileSync(s.lb_ca_cert) });
   const base = new URL(s.lb);
   const attempt = (method: string, pathname: string, opts: Options, retried: boolean): Promise<LbResponse> =>
@@ -29,7 +29,7 @@ export function lbClient(s: { lb: string; lb_ca_cert: string; api_key: string })
           agent,
           timeout: opts.timeoutMs ?? 15000,
           headers: {
-            ...(opts.auth === false ? {} : { authorization: `Bearer ${s.api_key}` }),
+            ...(opts.auth === false || s.api_key === null ? {} : { authorization: `Bearer ${s.api_key}` }),
             ...(payload ? { 'content-type': 'application/json' } : {}),
             ...opts.headers,
           },
@@ -53,7 +53,7 @@ export function lbClient(s: { lb: string; lb_ca_cert: string; api_key: string })
       req.on('error', (err: NodeJS.ErrnoException) => {
         // A keep-alive connection the server closed while idle (a reload, a drain) fails the next
         // request before it was read; Node's documented remedy is to send it again on a new socket.
-        if (!retried && req.reusedSocket && err.code === 'ECONNRESET') {
+        if (!retried && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
           attempt(method, pathname, opts, true).then(resolve, reject);
         } else reject(err);
       });

@@ -32,6 +32,7 @@ export const confFile = (l: Layout, name: string) => path.join(l.conf, name);
 export const lbCertFile = (l: Layout) => path.join(l.tls, 'lb.pem');
 export const lbCaFile = (l: Layout) => path.join(l.tls, 'lb.crt');
 export const lbSocket = (l: Layout) => path.join(l.run, 'haproxy.sock');
+export const lbMasterSocket = (l: Layout) => `${lbSocket(l)}.master`;
 
 export function apiKey(l: Layout): string {
   if (!existsSync(l.apiKeyFile)) {

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { HOST, ROOT, type Layout } from './layout.ts';
-import { apiKey, confFile, lbSocket, pools, readSharedEnv } from './local-configs.ts';
+import { apiKey, confFile, lbMasterSocket, pools, readSharedEnv } from './local-configs.ts';
 import type { ProcessSpec } from './supervisor.ts';
 
 const GiB = 1024 ** 3;
@@ -208,7 +208,7 @@ export function processSpecs(l: Layout, node = process.execPath): ProcessSpec[] 
       '-p',
       path.join(l.run, 'load-balancer.pid'),
       '-S',
-      `${lbSocket(l)}.master`,
+      lbMasterSocket(l),
     ],
     health: health(l.ports.lbStats, '/healthz'),
     stopSignal: 'SIGUSR1',
