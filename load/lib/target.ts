@@ -7,29 +7,12 @@
 import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import type { StackStatus } from '../../stack/status.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-export interface StackProcess {
-  name: string;
-  role: string;
-  pid: number | null;
-  port: number;
-  running: boolean;
-  healthy: boolean;
-}
-
-export interface StackStatus {
-  up: boolean;
-  lb: string;
-  lb_ca_cert: string;
-  prometheus: string;
-  pushgateway: string;
-  api_key: string | null;
-  redis_primary: string | null;
-  fault_log: string;
-  processes: StackProcess[];
-}
+/** The document `stack status --json` prints; stack/status.ts is its one definition. */
+export type { StackStatus } from '../../stack/status.ts';
 
 export interface Target {
   kind: 'local' | 'cluster';

@@ -3,29 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { StackStatus } from '../../stack/status.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-export interface StackStatus {
-  up: boolean;
-  lb: string;
-  lb_ca_cert: string;
-  prometheus: string;
-  alertmanager: string;
-  pushgateway: string;
-  alert_receiver: string;
-  api_key: string;
-  redis_primary: string | null;
-  state_dir: string;
-  processes: Array<{
-    name: string;
-    role: string;
-    pid: number | null;
-    port: number;
-    running: boolean;
-    healthy: boolean;
-  }>;
-}
+export type { StackStatus } from '../../stack/status.ts';
 
 /** A stack of its own (ports from `base`, state in a temporary folder) driven through the real CLI. */
 export function stackEnv(base: number): Record<string, string> {
