@@ -20,19 +20,13 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { envInt } from './lib/measure.ts';
 import { combine, writePostScript, wrk, type WrkResult } from './lib/wrk.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const num = (name: string, def: number) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1)
-    throw new Error(`${name} must be a positive integer (got ${raw})`);
-  return Number(raw);
-};
-const DURATION_S = num('BENCH_DURATION', 5);
-const ROUNDS = num('BENCH_ROUNDS', 3);
-const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
+const DURATION_S = envInt('BENCH_DURATION', 5);
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 50);
 const OWN_STACK = process.env.BENCH_STACK !== 'running';
 
 const stackEnv: Record<string, string> = OWN_STACK

@@ -19,21 +19,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/support/redis-server.ts';
-import { CLK_TCK, machineBusyTicks, median, processTicks, writeWrkPostScript } from './lib/measure.ts';
-import { parseWrk, type WrkResult } from './lib/wrk.ts';
+import { CLK_TCK, envInt, machineBusyTicks, median, processTicks } from './lib/measure.ts';
+import { parseWrk, writePostScript, type WrkResult } from './lib/wrk.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const num = (name: string, def: number) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1)
-    throw new Error(`${name} must be a positive integer (got ${raw})`);
-  return Number(raw);
-};
-const DURATION_S = num('BENCH_DURATION', 5);
-const ROUNDS = num('BENCH_ROUNDS', 3);
-const WARMUP_S = num('BENCH_WARMUP', 2);
-const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
+const DURATION_S = envInt('BENCH_DURATION', 5);
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const WARMUP_S = envInt('BENCH_WARMUP', 2);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 50);
 const STRICT = process.env.BENCH_STRICT === '1';
 /** Extra node flags for the router, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof". */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -246,8 +239,12 @@ async function main(): Promise<number> {
   await waitFor(direct.url, init(direct.body), 'simulator');
   await waitFor(routed.url, init(routed.body), 'llm-router');
   meterPids = { router: routerChild.pid!, sim: sim.pid! };
-  const directScript = writeWrkPostScript(path.join(tmpDir, 'direct.lua'), direct.body, KEY);
-  const routedScript = writeWrkPostScript(path.join(tmpDir, 'routed.lua'), routed.body, KEY);
+  const directScript = writePostScript(path.join(tmpDir, 'direct.lua'), direct.body, {
+    Authorization: `Bearer ${KEY}`,
+  });
+  const routedScript = writePostScript(path.join(tmpDir, 'routed.lua'), routed.body, {
+    Authorization: `Bearer ${KEY}`,
+  });
 
   await wrk(direct.url, directScript, WARMUP_S, CONNECTIONS);
   await wrk(routed.url, routedScript, WARMUP_S, CONNECTIONS);

@@ -23,7 +23,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startRedis, type RedisServer } from '../test/support/redis-server.ts';
 import { startTestAgent, type TestAgent } from '../test/support/test-agent.ts';
-import { CLK_TCK, machineBusyTicks, median, processTicks, writeWrkPostScript } from './lib/measure.ts';
+import { CLK_TCK, machineBusyTicks, median, processTicks } from './lib/measure.ts';
+import { writePostScript } from './lib/wrk.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT_DIR = path.join(ROOT, '.bench');
@@ -432,7 +433,7 @@ function combine(runs: WrkResult[]): WrkResult {
 }
 
 function writeWrkScript(dir: string): string {
-  return writeWrkPostScript(path.join(dir, 'post-task.lua'), TASK_BODY, API_KEY);
+  return writePostScript(path.join(dir, 'post-task.lua'), TASK_BODY, { Authorization: `Bearer ${API_KEY}` });
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60000, h: 3600000 };

@@ -1,4 +1,4 @@
-/** Pieces both benchmarks measure with: CPU time from /proc, medians, and wrk's request script. */
+/** Pieces the benchmarks measure with: CPU time from /proc, medians, and their environment knobs. */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -33,19 +33,11 @@ export const median = (xs: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-/** Writes a wrk Lua script that POSTs `body` as JSON with a bearer token; returns its path. */
-export function writeWrkPostScript(file: string, body: string, bearer: string): string {
-  let level = '=';
-  while (body.includes(`]${level}]`)) level += '=';
-  fs.writeFileSync(
-    file,
-    [
-      'wrk.method = "POST"',
-      'wrk.headers["Content-Type"] = "application/json"',
-      `wrk.headers["Authorization"] = "Bearer ${bearer}"`,
-      `wrk.body = [${level}[${body}]${level}]`,
-      '',
-    ].join('\n'),
-  );
-  return file;
+/** A benchmark knob from the environment: a positive integer, or `def` when unset. */
+export function envInt(name: string, def: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1)
+    throw new Error(`${name} must be a positive integer (got ${raw})`);
+  return Number(raw);
 }
