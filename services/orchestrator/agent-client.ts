@@ -93,6 +93,13 @@ export class AgentClient {
     try {
       parsed = text ? JSON.parse(text) : {};
     } catch {
+      // A proxy in front of the pool (a Service mesh, the local stack's services-proxy) answers for
+      // it with its own error page when no instance is up or none answered in time.
+      if (res.status === 502 || res.status === 503) {
+        throw this.failure(503, 'agent-unavailable', `no instance of the pool answered (HTTP ${res.status})`);
+      }
+      if (res.status === 504)
+        throw this.failure(504, 'agent-timeout', 'the proxy in front of the pool timed out');
       throw this.failure(502, 'agent-bad-response', `the answer is not JSON (HTTP ${res.status})`);
     }
     if (res.ok) return parsed;
