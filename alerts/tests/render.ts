@@ -39,9 +39,12 @@ export function caseFiles(config: AlertsConfig): CaseFile[] {
  */
 export async function renderTestFiles(config: AlertsConfig): Promise<Map<string, string>> {
   const alerts: Record<Mode, Map<string, AlertingRule>> = { normal: new Map(), drill: new Map() };
+  const groupOrder: Record<Mode, string[]> = { normal: [], drill: [] };
   for (const mode of ['normal', 'drill'] as const) {
-    for (const group of buildGroups(config, mode))
+    for (const group of buildGroups(config, mode)) {
+      groupOrder[mode].push(group.name);
       for (const rule of group.rules) if (isAlert(rule)) alerts[mode].set(rule.alert, rule);
+    }
   }
   const files = new Map<string, string>();
   for (const file of caseFiles(config)) {
@@ -65,7 +68,14 @@ export async function renderTestFiles(config: AlertsConfig): Promise<Map<string,
       };
     });
     const path = `${TESTS_DIR}/${file.name}.test.yaml`;
-    const body = { rule_files: [RULE_FILES[file.mode]], evaluation_interval: file.interval, tests };
+    // Without an order promtool evaluates the groups in a random order each run, so an alert may see
+    // this step's recording rules or the previous step's: the boundary cases would be flaky.
+    const body = {
+      rule_files: [RULE_FILES[file.mode]],
+      evaluation_interval: file.interval,
+      group_eval_order: groupOrder[file.mode],
+      tests,
+    };
     files.set(
       path,
       await toYaml(body, [`# Generated from alerts/tests/cases/ by \`npm run alerts:generate\`.`], path),

@@ -55,10 +55,17 @@ export function sloCases(): CaseFile {
       fires: [],
     },
     {
-      name: '2% errors for less than 2m',
+      name: '2% errors for exactly 2m',
       alert: 'OrchestratorAvailabilityBudgetBurnFast',
       series: availability(20),
       at: '3m',
+      fires: [a('2%', fastWindows)],
+    },
+    {
+      name: '2% errors for less than 2m',
+      alert: 'OrchestratorAvailabilityBudgetBurnFast',
+      series: availability(20),
+      at: '2m', // true from 1m, the first step with two samples: pending for 1m
       fires: [],
     },
     {
@@ -120,10 +127,17 @@ export function sloCases(): CaseFile {
       fires: [],
     },
     {
-      name: '20% slow for less than 2m',
+      name: '20% slow for exactly 2m',
       alert: 'OrchestratorLatencyBudgetBurnFast',
       series: latency(200),
       at: '3m',
+      fires: [l('20%', fastWindows)],
+    },
+    {
+      name: '20% slow for less than 2m',
+      alert: 'OrchestratorLatencyBudgetBurnFast',
+      series: latency(200),
+      at: '2m', // true from 1m, the first step with two samples: pending for 1m
       fires: [],
     },
     {
