@@ -20,7 +20,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/support/redis-server.ts';
 import { CLK_TCK, envInt, machineBusyTicks, median, processTicks } from './lib/measure.ts';
-import { parseWrk, writePostScript, type WrkResult } from './lib/wrk.ts';
+import { parseWrk, runWrk, writePostScript, type WrkResult } from './lib/wrk.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DURATION_S = envInt('BENCH_DURATION', 5);
@@ -137,29 +137,15 @@ interface Wrk extends WrkResult {
   cpu?: { router: number; others: number };
 }
 
-async function wrk(url: string, script: string, seconds: number, connections: number): Promise<Wrk> {
-  const args = [
-    '-t1',
-    `-c${connections}`,
-    `-d${seconds}s`,
-    '--timeout',
-    '5s',
-    '--latency',
-    '-s',
-    script,
-    url,
-  ];
-  const [cmd, argv] = PIN ? ['taskset', ['-c', PIN.load.join(','), 'wrk', ...args]] : ['wrk', args];
-  const meter = meterPids ? cpuMeter(meterPids.router, meterPids.sim) : undefined;
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+const track = (child: ChildProcess) => {
   children.add(child);
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  clearTimeout(killer);
-  children.delete(child);
-  if (code !== 0) throw new Error(`wrk exited ${code}: ${out}`);
+  child.once('exit', () => children.delete(child));
+};
+
+async function wrk(url: string, script: string, seconds: number, connections: number): Promise<Wrk> {
+  const meter = meterPids ? cpuMeter(meterPids.router, meterPids.sim) : undefined;
+  const prefix = PIN ? ['taskset', '-c', PIN.load.join(',')] : [];
+  const out = await runWrk({ url, script, seconds, connections, prefix, track });
   const cpu = meter?.();
   return { ...parseWrk(out), ...(cpu ? { cpu } : {}) };
 }

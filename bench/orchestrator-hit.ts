@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startRedis, type RedisServer } from '../test/support/redis-server.ts';
 import { startTestAgent, type TestAgent } from '../test/support/test-agent.ts';
 import { CLK_TCK, machineBusyTicks, median, processTicks } from './lib/measure.ts';
-import { writePostScript } from './lib/wrk.ts';
+import { runWrk, writePostScript } from './lib/wrk.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT_DIR = path.join(ROOT, '.bench');
@@ -473,37 +473,26 @@ function parseWrk(raw: string): WrkResult {
   };
 }
 
-async function runWrk(
+async function measuredWrk(
   url: string,
   script: string,
   durationS: number,
   measure?: { serverPid: number; redisPid: number | undefined },
 ): Promise<WrkResult> {
-  const args = [
-    '-t',
-    String(THREADS),
-    '-c',
-    String(CONNECTIONS),
-    '-d',
-    `${durationS}s`,
-    '--timeout',
-    '5s',
-    '--latency',
-    '-s',
-    script,
-    url,
-  ];
   const meter = measure ? cpuMeter(measure.serverPid, measure.redisPid) : undefined;
-  const child = spawnTracked('wrk', 'wrk', args);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const killer = setTimeout(() => child.kill('SIGKILL'), (durationS + 20) * 1000);
-  await exited(child);
-  clearTimeout(killer);
+  const track = (child: ChildProcess) => {
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+  };
+  const stdout = await runWrk({
+    url,
+    script,
+    seconds: durationS,
+    connections: CONNECTIONS,
+    threads: THREADS,
+    track,
+  }).catch((err: Error) => fail(err.message));
   const cpu = meter?.();
-  if (child.exitCode !== 0) fail(`wrk exited with ${child.exitCode ?? child.signalCode}: ${stderr}${stdout}`);
   return { ...parseWrk(stdout), ...(cpu ? { cpu } : {}) };
 }
 
@@ -684,9 +673,9 @@ async function main(): Promise<number> {
   const script = writeWrkScript(tmpDir);
 
   note(`bare Express: warm-up ${WARMUP_S} s`);
-  await runWrk(`${bare.url}/v1/tasks`, script, WARMUP_S);
+  await measuredWrk(`${bare.url}/v1/tasks`, script, WARMUP_S);
   note(`orchestrator: warm-up ${WARMUP_S} s`);
-  const orchWarm = await runWrk(`${orch.url}/v1/tasks`, script, WARMUP_S);
+  const orchWarm = await measuredWrk(`${orch.url}/v1/tasks`, script, WARMUP_S);
   if (orchWarm.non2xx > 0) fail(`orchestrator warm-up: ${orchWarm.non2xx} non-2xx responses`);
 
   // Interleaved rounds (bare, orchestrator, bare, ...): this machine's speed drifts by tens of percent
@@ -698,10 +687,10 @@ async function main(): Promise<number> {
   for (let round = 1; round <= ROUNDS; round += 1) {
     note(`round ${round}/${ROUNDS}: bare Express ${DURATION_S} s, then orchestrator ${DURATION_S} s`);
     bareRuns.push(
-      await runWrk(`${bare.url}/v1/tasks`, script, DURATION_S, { serverPid: bare.child.pid!, redisPid }),
+      await measuredWrk(`${bare.url}/v1/tasks`, script, DURATION_S, { serverPid: bare.child.pid!, redisPid }),
     );
     orchRuns.push(
-      await runWrk(`${orch.url}/v1/tasks`, script, DURATION_S, { serverPid: orch.child.pid!, redisPid }),
+      await measuredWrk(`${orch.url}/v1/tasks`, script, DURATION_S, { serverPid: orch.child.pid!, redisPid }),
     );
   }
   const after = await cacheLookups(orch);
@@ -770,7 +759,7 @@ async function main(): Promise<number> {
   // Informative: the same instance after serving HIT load, the idle connections still open. V8 sizes
   // its heap (above all the young generation) to the allocation rate and keeps it afterwards.
   note(`memory: ${WARMUP_S} s of HIT load with the idle connections still open`);
-  const memLoad = await runWrk(`${mem.url}/v1/tasks`, script, WARMUP_S);
+  const memLoad = await measuredWrk(`${mem.url}/v1/tasks`, script, WARMUP_S);
   if (memLoad.non2xx > 0) fail(`memory step: ${memLoad.non2xx} non-2xx responses under load`);
   await sleep(1000);
   const rssLoaded = rssMiB(mem.child.pid!);

@@ -1,5 +1,5 @@
-/** wrk runs for the end-to-end benchmark: a POST script with headers, the output parsed, medians. */
-import { spawn } from 'node:child_process';
+/** wrk for every benchmark: a POST script with headers, one bounded run, the output parsed, medians. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { median } from './measure.ts';
 
@@ -48,34 +48,56 @@ export function writePostScript(file: string, body: string, headers: Record<stri
   return file;
 }
 
-/** One wrk run, bounded in time. Loopback URLs only (the callers build them). */
+export interface WrkRun {
+  url: string;
+  script: string;
+  seconds: number;
+  connections: number;
+  threads?: number;
+  /** A command wrk runs under, e.g. `taskset -c 0`. */
+  prefix?: string[];
+  /** Told of the child at once, so the caller can stop it on an interrupt. */
+  track?: (child: ChildProcess) => void;
+}
+
+/** One wrk run, bounded in time, loopback URLs only; resolves to wrk's output. */
+export async function runWrk(o: WrkRun): Promise<string> {
+  const host = new URL(o.url).hostname;
+  if (!['127.0.0.1', 'localhost'].includes(host)) throw new Error(`wrk only on loopback, not ${host}`);
+  const args = [
+    `-t${o.threads ?? 1}`,
+    `-c${o.connections}`,
+    `-d${o.seconds}s`,
+    '--timeout',
+    '5s',
+    '--latency',
+    '-s',
+    o.script,
+    o.url,
+  ];
+  const [cmd, ...argv] = [...(o.prefix ?? []), 'wrk', ...args];
+  const child = spawn(cmd!, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  o.track?.(child);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), (o.seconds + 15) * 1000);
+  const code = await new Promise<number | string | null>((r) =>
+    child.once('close', (c, signal) => r(c ?? signal)),
+  );
+  clearTimeout(killer);
+  if (code !== 0) throw new Error(`wrk exited ${code}: ${err}${out}`);
+  return out;
+}
+
 export async function wrk(
   url: string,
   script: string,
   seconds: number,
   connections: number,
 ): Promise<WrkResult> {
-  const host = new URL(url).hostname;
-  if (!['127.0.0.1', 'localhost'].includes(host)) throw new Error(`wrk only on loopback, not ${host}`);
-  const args = [
-    '-t1',
-    `-c${connections}`,
-    `-d${seconds}s`,
-    '--timeout',
-    '5s',
-    '--latency',
-    '-s',
-    script,
-    url,
-  ];
-  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  clearTimeout(killer);
-  if (code !== 0) throw new Error(`wrk exited ${code}: ${out}`);
-  return parseWrk(out);
+  return parseWrk(await runWrk({ url, script, seconds, connections }));
 }
 
 export const combine = (runs: WrkResult[]): WrkResult => ({
