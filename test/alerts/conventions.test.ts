@@ -1,6 +1,6 @@
 import { config } from '../../alerts/config.ts';
 import { LATENCY_BUCKETS } from '../../services/kit/metrics.ts';
-import { normalAlerts, readRuleFile, testFiles } from './helpers.ts';
+import { normalAlerts, readRuleFile, SEED_ALERTS, testFiles } from './helpers.ts';
 import { outputs } from '../../alerts/render.ts';
 
 const alerts = normalAlerts();
@@ -10,14 +10,7 @@ test('the seed alerts and the extra ones exist, each once', () => {
   expect(new Set(names).size).toBe(names.length);
   expect(names).toEqual(
     expect.arrayContaining([
-      'OrchestratorHighCPU',
-      'OrchestratorHighMemory',
-      'AgentHighCPU',
-      'AgentHighMemory',
-      'OrchestratorHighErrorRate',
-      'OrchestratorCacheHitRatioLow',
-      'AgentHealthDegraded',
-      'RedisReplicationLagHigh',
+      ...SEED_ALERTS,
       'RedisNoPrimary',
       'RedisSentinelFailover',
       'OrchestratorCircuitBreakerOpen',

@@ -5,7 +5,7 @@ import { config } from '../../alerts/config.ts';
 import { parseDuration } from '../../alerts/duration.ts';
 import type { RuleGroup } from '../../alerts/lib.ts';
 import { outputs } from '../../alerts/render.ts';
-import { alertsOf, readRuleFile, ROOT, run } from './helpers.ts';
+import { alertsOf, readRuleFile, ROOT, run, SEED_ALERTS } from './helpers.ts';
 
 test('no generated alerting file is stale (npm run alerts:check)', async () => {
   // GRAFANA_URL changes every dashboard_url: the committed files are made without it.
@@ -64,22 +64,12 @@ test('drill mode: same rules, every window and for divided by the factor, never 
 });
 
 test('drill mode: every seed alert can fire within a minute of a fault (window + for <= 60s)', () => {
-  const seed = [
-    'OrchestratorHighCPU',
-    'OrchestratorHighMemory',
-    'AgentHighCPU',
-    'AgentHighMemory',
-    'OrchestratorHighErrorRate',
-    'OrchestratorCacheHitRatioLow',
-    'AgentHealthDegraded',
-    'RedisReplicationLagHigh',
-  ];
   const groups = readRuleFile(outputs.drillRules);
   const records = new Map(
     groups.flatMap((g) => g.rules).flatMap((r) => ('record' in r ? [[r.record, r.expr] as const] : [])),
   );
   const drill = alertsOf(groups);
-  for (const name of seed) {
+  for (const name of SEED_ALERTS) {
     const rule = drill.find((r) => r.alert === name);
     expect(rule).toBeDefined();
     // The windows of the alert's own expression and of the recording rules it reads.

@@ -9,6 +9,18 @@ import { TESTS_DIR } from '../../alerts/tests/render.ts';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const PROMTOOL = process.env['PROMTOOL'] ?? 'promtool';
 
+/** The alerts the seed's 6.3 names, exactly as it spells them. */
+export const SEED_ALERTS = [
+  'OrchestratorHighCPU',
+  'OrchestratorHighMemory',
+  'AgentHighCPU',
+  'AgentHighMemory',
+  'OrchestratorHighErrorRate',
+  'OrchestratorCacheHitRatioLow',
+  'AgentHealthDegraded',
+  'RedisReplicationLagHigh',
+];
+
 export type Result = { code: number; stdout: string; stderr: string };
 
 /** Runs a program to the end; never rejects (the exit code is in the result). */
