@@ -313,9 +313,16 @@ describe('Redis and Sentinel', () => {
   });
 
   /** Runs the Redis container's preStop hook for one pod, as the kubelet does, with its timing. */
-  async function preStop(pod: string, redisPort: number, sentinelPort: number, timeoutS: number) {
+  async function preStop(
+    pod: string,
+    redisPort: number,
+    sentinelPort: number,
+    timeoutS: number,
+    extra: Record<string, string> = {},
+  ) {
     const started = Date.now();
     const { stdout } = await program('sh', [path.join(dir, 'prestop.sh')], {
+      ...extra,
       POD_NAME: pod,
       POD_NAMESPACE: 'phoenix-orch',
       MASTER_NAME: 'phoenix',
@@ -381,6 +388,15 @@ describe('Redis and Sentinel', () => {
       new RegExp(`role:slave[\\s\\S]*master_port:${ports.redis1}`),
     );
     await expect(cmd(ports.redis0, PASSWORD, 'SET', 'after-the-hand-over', 'x')).rejects.toThrow(/READONLY/);
+  });
+
+  test('preStop in a single Redis (dev): no other Sentinel to ask, so it returns at once', async () => {
+    // Its own Sentinel is the only one: the one at this pod's address, which it never asks.
+    const { stdout, seconds } = await preStop('redis-0', ports.redis1, ports.sentinel0, 20, {
+      POD_IP: '127.0.0.1',
+    });
+    expect(stdout).toMatch(/no Sentinel in another pod/);
+    expect(seconds).toBeLessThan(3);
   });
 
   test('preStop gives up after PRESTOP_TIMEOUT_S when no Sentinel answers, and lets the pod stop', async () => {

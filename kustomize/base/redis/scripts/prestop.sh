@@ -25,6 +25,11 @@ if [ -n "${PRESTOP_LOG:-}" ] && [ -w "$PRESTOP_LOG" ]; then exec >>"$PRESTOP_LOG
 say() { echo "prestop: $*"; }
 redis() { timeout "$CALL_TIMEOUT_S" redis-cli --raw "$@" 2>&1; }
 
+if [ -z "$(sentinel_ips)" ]; then
+  say "no Sentinel in another pod (a single Redis); nothing to hand over to"
+  exit 0
+fi
+
 started=$(date +%s)
 deadline=$((started + PRESTOP_TIMEOUT_S))
 asked=""
