@@ -1,24 +1,37 @@
 # syntax=docker/dockerfile:1
 # One image holding every phoenix-orch service; each Kubernetes workload picks its service by its
-# arguments (services/<name>/main.ts). Node 24 runs the TypeScript sources directly (type stripping),
-# so there is no build step: the image is the sources plus the production dependencies.
+# arguments (dist/services/<name>/main.js). The services are compiled to JavaScript in a build stage
+# (`npm run build`: tsc -p tsconfig.build.json), so nothing is type-stripped at start-up; the runtime
+# refuses TypeScript outright (--no-experimental-strip-types).
 #
 #   docker build -t phoenix-orch:dev .
-#   docker run --rm phoenix-orch:dev services/git-agent/main.ts
+#   docker run --rm phoenix-orch:dev dist/services/git-agent/main.js
+#
+# Base images are pinned by digest (multi-platform index digests; docs/decisions.md says where they
+# come from and how to refresh them). The node tag is the Node version the project runs and tests with
+# (package.json devDependency "node"); a test keeps the two equal.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a
 
-# The Node version the project runs and tests with (package.json devDependency "node").
-ARG NODE_VERSION=24.21.0
+# 1. The build: every dependency exactly as locked (no install scripts), then the compiler.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY services ./services
+RUN ./node_modules/.bin/tsc -p tsconfig.build.json
 
-# 1. Production dependencies only, exactly as locked; no install scripts run.
-FROM node:${NODE_VERSION}-bookworm-slim AS deps
+# 2. Production dependencies only, exactly as locked; no install scripts run.
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
-# 2. The git agent runs the real git binary. Take it, and the shared libraries it links beyond glibc,
+# 3. The git agent runs the real git binary. Take it, and the shared libraries it links beyond glibc,
 #    from the same Debian release the runtime image is built on.
-FROM node:${NODE_VERSION}-bookworm-slim AS git
+FROM ${NODE_IMAGE} AS git
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git \
  && rm -rf /var/lib/apt/lists/*
@@ -33,15 +46,16 @@ RUN set -eu; \
     done; \
     find /out -type f
 
-# 3. The runtime: distroless Node 24 (Debian 12), no shell, no package manager, user nonroot.
-FROM gcr.io/distroless/nodejs24-debian12:nonroot AS runtime
+# 4. The runtime: distroless Node 24 (Debian 12), no shell, no package manager, user nonroot.
+#    package.json stays: its "type": "module" makes the compiled .js files ES modules.
+FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=git /out/ /
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
-COPY services ./services
+COPY --from=build /app/dist ./dist
 USER 65532:65532
 EXPOSE 8080 9000
-ENTRYPOINT ["/nodejs/bin/node"]
-CMD ["services/orchestrator/main.ts"]
+ENTRYPOINT ["/nodejs/bin/node", "--no-experimental-strip-types", "--enable-source-maps"]
+CMD ["dist/services/orchestrator/main.js"]

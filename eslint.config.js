@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.stack/**', 'coverage/**', '**/generated/**'] },
+  { ignores: ['node_modules/**', '.stack/**', 'coverage/**', 'dist/**', '**/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

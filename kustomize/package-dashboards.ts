@@ -27,6 +27,8 @@ const VOLUME_PATCH = path.join(
 
 /** The label both monitoring components select dashboard ConfigMaps by. */
 export const DASHBOARD_COMPONENT_LABEL = { 'app.kubernetes.io/component': 'grafana-dashboard' };
+/** Every dashboard ConfigMap's labels: the selector label and the bundle's name. */
+const DASHBOARD_LABELS = { 'app.kubernetes.io/name': 'phoenix-orch', ...DASHBOARD_COMPONENT_LABEL };
 
 /** The dashboard files, sorted: every `*.json` in the generated folder. */
 export function dashboardFiles(dir = DASHBOARDS_DIR): string[] {
@@ -73,7 +75,7 @@ export async function renderPackaging(dir = DASHBOARDS_DIR): Promise<Map<string,
     {
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
-      generatorOptions: { disableNameSuffixHash: true, labels: DASHBOARD_COMPONENT_LABEL },
+      generatorOptions: { disableNameSuffixHash: true, labels: DASHBOARD_LABELS },
       configMapGenerator: files.map((f) => ({ name: names.get(f), files: [f] })),
     },
   );

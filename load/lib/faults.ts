@@ -41,13 +41,33 @@ const WORKLOAD: Record<string, string> = {
   'load-balancer': 'deployment/haproxy',
 };
 
+/**
+ * Each role's process as a node sees it. The images are distroless (no shell, no kill) and PID 1 of a
+ * container ignores SIGSTOP and SIGCONT sent from its own PID namespace, where `kubectl exec` and
+ * `kubectl debug --target` run; a node debug pod runs in the host's PID namespace, where it can.
+ */
+const PROCESS: Record<string, string> = {
+  orchestrator: 'dist/services/orchestrator/main.js',
+  'git-agent': 'dist/services/git-agent/main.js',
+  'obsidian-agent': 'dist/services/obsidian-agent/main.js',
+  'llm-router': 'dist/services/llm-router/main.js',
+  redis: 'redis-server',
+  sentinel: 'redis-sentinel',
+  'load-balancer': 'haproxy',
+};
+
 /** What the same fault is on a Kubernetes cluster (documented in load/README.md too). */
 export function kubectlEquivalent(step: FaultStep): string {
   const k = `kubectl -n ${NS}`;
+  const role = (name: string) => (name === 'redis-primary' ? 'redis' : name.replace(/-\d+$/, ''));
   const pod = (name: string) =>
     name === 'redis-primary'
       ? '$(the primary: kubectl -n phoenix-orch exec redis-0 -c sentinel -- redis-cli -p 26379 SENTINEL get-master-addr-by-name phoenix)'
-      : `<a ${name.replace(/-\d+$/, '')} pod>`;
+      : `<a ${role(name)} pod>`;
+  /** A signal to the process from a debug pod on the pod's node (in the host's PID namespace). */
+  const fromNode = (name: string, signal: string) =>
+    `kubectl debug node/$(${k} get pod ${pod(name)} -o jsonpath={.spec.nodeName}) -n default ` +
+    `--profile=sysadmin --image=busybox:1.37 -- pkill -${signal} -f ${PROCESS[role(name)] ?? role(name)}`;
   if ('kill' in step) {
     if (step.kill.startsWith('role:')) {
       return `${k} scale ${WORKLOAD[step.kill.slice(5)] ?? step.kill.slice(5)} --replicas=0`;
@@ -67,10 +87,10 @@ export function kubectlEquivalent(step: FaultStep): string {
   }
   if ('failover' in step)
     return `${k} exec redis-0 -c sentinel -- redis-cli -p 26379 SENTINEL failover phoenix`;
-  if ('pause' in step) return `${k} exec ${pod(step.pause)} -- kill -STOP 1`;
-  if ('resume' in step) return `${k} exec ${pod(step.resume)} -- kill -CONT 1`;
+  if ('pause' in step) return fromNode(step.pause, 'STOP');
+  if ('resume' in step) return fromNode(step.resume, 'CONT');
   if ('drain' in step)
-    return `${k} exec ${pod(step.drain)} -- kill -TERM 1   (readiness turns false, the Service drops it)`;
+    return `${k} delete pod ${pod(step.drain)}   (graceful: readiness turns false, the Service drops it, it drains and exits)`;
   if ('undrain' in step) return '(none: the replacement pod becomes ready)';
   if ('simulator' in step || 'simulator-restore' in step) {
     return '(none: a real provider cannot be told to fail; the LLM router pool is tested against the simulator)';

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from '../support/redis-server.ts';
-import { configFile } from './pod-env.ts';
+import { configFile, containerEnv } from './pod-env.ts';
 import { ROOT, build, workloads, type Workload } from './render.ts';
 
 const run = promisify(execFile);
@@ -99,8 +99,7 @@ describe('HAProxy', () => {
 
 describe('Redis and Sentinel', () => {
   const w = workload('redis');
-  const configure = configFile(prod, 'redis-scripts', 'configure.sh');
-  const backup = configFile(prod, 'redis-scripts', 'backup.sh');
+  const scripts = ['sentinels.sh', 'configure.sh', 'prestop.sh', 'backup.sh'];
   let ports: { redis0: number; redis1: number; sentinel0: number };
 
   beforeAll(async () => {
@@ -109,8 +108,8 @@ describe('Redis and Sentinel', () => {
     mkdirSync(t);
     for (const f of ['redis.conf', 'sentinel.conf'])
       writeFileSync(path.join(t, f), configFile(prod, 'redis-config', f));
-    writeFileSync(path.join(dir, 'configure.sh'), configure);
-    writeFileSync(path.join(dir, 'backup.sh'), backup);
+    // The scripts as the pods mount them: every key of the rendered ConfigMap, side by side.
+    for (const f of scripts) writeFileSync(path.join(dir, f), configFile(prod, 'redis-scripts', f));
   });
 
   /** One command on a fresh connection (a server that is still starting refuses the first ones). */
@@ -311,5 +310,102 @@ describe('Redis and Sentinel', () => {
         RUN_DIR: path.join(dir, 'redis-2-run'),
       }),
     ).rejects.toThrow(/REDIS_PASSWORD may only contain/);
+  });
+
+  /** Runs the Redis container's preStop hook for one pod, as the kubelet does, with its timing. */
+  async function preStop(
+    pod: string,
+    redisPort: number,
+    sentinelPort: number,
+    timeoutS: number,
+    extra: Record<string, string> = {},
+  ) {
+    const started = Date.now();
+    const { stdout } = await program('sh', [path.join(dir, 'prestop.sh')], {
+      ...extra,
+      POD_NAME: pod,
+      POD_NAMESPACE: 'phoenix-orch',
+      MASTER_NAME: 'phoenix',
+      REDISCLI_AUTH: PASSWORD,
+      ANNOUNCE_HOST: '127.0.0.1',
+      SENTINEL_DISCOVERY_HOST: 'localhost',
+      SENTINEL_PORT: String(sentinelPort),
+      REDIS_PORT: String(redisPort),
+      PRESTOP_TIMEOUT_S: String(timeoutS),
+    });
+    return { stdout, seconds: (Date.now() - started) / 1000 };
+  }
+
+  test('the Redis container hands over before it stops, bounded well inside the grace period', () => {
+    const redis = w.pod.containers.find((c) => c.name === 'redis');
+    expect(redis.lifecycle.preStop).toEqual({ exec: { command: ['sh', '/scripts/prestop.sh'] } });
+    expect(redis.volumeMounts).toContainEqual({ name: 'scripts', mountPath: '/scripts' });
+    const env = containerEnv(prod, w, 'redis');
+    expect(env.POD_NAME).toMatch(/^redis-/);
+    expect(env.MASTER_NAME).toBe('phoenix');
+    // Its worst case: the deadline, then one more round of calls (three Sentinels, the new primary's
+    // role, REPLICAOF) of CALL_TIMEOUT_S (2 s) each. Redis then needs time to save on SIGTERM.
+    const worst = Number(env.PRESTOP_TIMEOUT_S) + 5 * 2 + 1;
+    expect(worst).toBeLessThanOrEqual(w.pod.terminationGracePeriodSeconds - 20);
+  });
+
+  test('preStop on a replica returns at once: nothing to hand over', async () => {
+    const { stdout, seconds } = await preStop('redis-1', ports.redis1, ports.sentinel0, 20);
+    expect(stdout).toMatch(
+      /this pod is not the primary \(the Sentinels name 127\.0\.0\.1:\d+\); nothing to hand over/,
+    );
+    expect(seconds).toBeLessThan(3);
+  });
+
+  test('preStop on the primary: the Sentinels fail it over, it follows the new primary, no write is lost', async () => {
+    // A Sentinel learns of a replica from the primary's INFO (every 10 s); only then can it fail over.
+    await poll('the Sentinel to know the replica', async () => {
+      const replicas = (await cmd(
+        ports.sentinel0,
+        undefined,
+        'SENTINEL',
+        'replicas',
+        'phoenix',
+      )) as unknown[];
+      return replicas.length === 1;
+    });
+    await cmd(ports.redis0, PASSWORD, 'SET', 'before-the-hand-over', 'kept');
+    expect(await cmd(ports.redis0, PASSWORD, 'WAIT', '1', '5000')).toBe(1);
+
+    const { stdout, seconds } = await preStop('redis-0', ports.redis0, ports.sentinel0, 20);
+    expect(stdout).toMatch(
+      new RegExp(`handed the primary over to 127\\.0\\.0\\.1:${ports.redis1} in \\d+ s`),
+    );
+    expect(seconds).toBeLessThan(20);
+    expect(await cmd(ports.sentinel0, undefined, 'SENTINEL', 'get-master-addr-by-name', 'phoenix')).toEqual([
+      '127.0.0.1',
+      String(ports.redis1),
+    ]);
+    expect(await cmd(ports.redis1, PASSWORD, 'INFO', 'replication')).toMatch(/role:master/);
+    expect(await cmd(ports.redis1, PASSWORD, 'GET', 'before-the-hand-over')).toBe('kept');
+    // The old primary follows the new one at once: a write that still reaches it is refused, not lost.
+    expect(await cmd(ports.redis0, PASSWORD, 'INFO', 'replication')).toMatch(
+      new RegExp(`role:slave[\\s\\S]*master_port:${ports.redis1}`),
+    );
+    await expect(cmd(ports.redis0, PASSWORD, 'SET', 'after-the-hand-over', 'x')).rejects.toThrow(/READONLY/);
+  });
+
+  test('preStop in a single Redis (dev): no other Sentinel to ask, so it returns at once', async () => {
+    // Its own Sentinel is the only one: the one at this pod's address, which it never asks.
+    const { stdout, seconds } = await preStop('redis-0', ports.redis1, ports.sentinel0, 20, {
+      POD_IP: '127.0.0.1',
+    });
+    expect(stdout).toMatch(/no Sentinel in another pod/);
+    expect(seconds).toBeLessThan(3);
+  });
+
+  test('preStop gives up after PRESTOP_TIMEOUT_S when no Sentinel answers, and lets the pod stop', async () => {
+    const nobody = await freePort();
+    const { stdout, seconds } = await preStop('redis-1', ports.redis1, nobody, 2);
+    expect(stdout).toMatch(/no Sentinel at localhost:\d+ answers/);
+    expect(stdout).toMatch(/no other primary within 2 s/);
+    // The deadline counts whole seconds (date +%s), so it can end up to a second early.
+    expect(seconds).toBeGreaterThanOrEqual(1);
+    expect(seconds).toBeLessThan(2 + 5);
   });
 });

@@ -3,12 +3,9 @@
  * resources, pinned images, probes, disruption budgets, and that Services, NetworkPolicies, HPAs and
  * volumes point at things that exist.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { EXTERNAL_SECRETS } from './pod-env.ts';
 import {
   BUILD_NAMES,
-  ROOT,
   allContainers,
   build,
   find,
@@ -361,40 +358,5 @@ describe('the ResourceQuota', () => {
     expect(over).toEqual([]);
     const claims = ofKind(prod, 'PersistentVolumeClaim').length + 3 + 1; // + Redis claims + Prometheus
     expect(claims).toBeLessThanOrEqual(Number(hard.persistentvolumeclaims));
-  });
-});
-
-describe('the image', () => {
-  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-  const dockerignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8');
-
-  test('multi-stage, Node pinned to the version the project runs, production dependencies only, non-root', () => {
-    const node = (
-      JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-        devDependencies: Record<string, string>;
-      }
-    ).devDependencies.node;
-    expect(dockerfile).toContain(`ARG NODE_VERSION=${node}`);
-    expect(dockerfile).toMatch(/^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS deps$/m);
-    expect(dockerfile).toMatch(/^FROM gcr\.io\/distroless\/nodejs24-debian12:nonroot AS runtime$/m);
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
-    expect(dockerfile).toMatch(/^USER 65532:65532$/m);
-  });
-
-  test('every workload built from it starts a service entry point that the image contains', () => {
-    const entries = new Set<string>();
-    for (const name of BUILD_NAMES) {
-      for (const w of workloads(build(name))) {
-        for (const c of w.pod.containers.filter((x) => /phoenix-orch/.test(x.image))) entries.add(c.args[0]);
-      }
-    }
-    expect([...entries].sort()).toEqual(
-      ['git-agent', 'llm-router', 'obsidian-agent', 'orchestrator'].map((s) => `services/${s}/main.ts`),
-    );
-    // The build context lets in only what the image copies.
-    expect(dockerignore).toMatch(/^\*$/m);
-    for (const keep of ['!package.json', '!package-lock.json', '!services/'])
-      expect(dockerignore).toContain(keep);
-    expect(dockerfile).toMatch(/^COPY services \.\/services$/m);
   });
 });

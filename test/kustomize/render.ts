@@ -3,20 +3,40 @@
  * the objects. kubectl is required: without it the tests fail with a message saying so, never skip.
  */
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-/** Every build the tests render: the two overlays, and fixtures that add the optional components. */
+/**
+ * A build the tests render: an overlay as it is, or a variant of it made the way a user would make one,
+ * by adding components to its list (before `components/release`, which must stay last) and changing
+ * its settings (settings.yaml, ConfigMap phoenix-settings). Variants are rendered from a temporary copy
+ * of the overlay's folder.
+ */
+export interface BuildSpec {
+  overlay: string;
+  /** Folder names under kustomize/components. */
+  components?: readonly string[];
+  settings?: Readonly<Record<string, string>>;
+}
+
+const DEV = 'kustomize/overlays/dev';
+const PRODUCTION = 'kustomize/overlays/production';
+
+/** Every build the tests render: the two overlays, and variants that add the optional components. */
 export const BUILDS = {
-  dev: 'kustomize/overlays/dev',
-  production: 'kustomize/overlays/production',
-  /** dev + ingress-nginx + monitoring-standalone + pushgateway */
-  'dev-all-components': 'test/kustomize/fixtures/dev-all-components',
-  /** production + ingress-nginx */
-  'production-ingress': 'test/kustomize/fixtures/production-ingress',
-} as const;
+  dev: { overlay: DEV },
+  production: { overlay: PRODUCTION },
+  'dev-all-components': {
+    overlay: DEV,
+    components: ['ingress-nginx', 'monitoring-standalone', 'pushgateway'],
+  },
+  'production-ingress': { overlay: PRODUCTION, components: ['ingress-nginx'] },
+  'production-gateway': { overlay: PRODUCTION, components: ['gateway-api'] },
+} as const satisfies Record<string, BuildSpec>;
 
 export type BuildName = keyof typeof BUILDS;
 
@@ -62,13 +82,60 @@ export function kustomize(dir: string, kubectl = 'kubectl'): K8sObject[] {
   return objects;
 }
 
+/** The settings of an overlay: the data of its settings.yaml. */
+export function overlaySettings(overlay: string): Record<string, string> {
+  const doc = parse(readFileSync(path.join(ROOT, overlay, 'settings.yaml'), 'utf8')) as {
+    data: Record<string, string>;
+  };
+  return doc.data;
+}
+
+/**
+ * Renders a variant of an overlay: its folder copied to a temporary one, the paths leading out of it
+ * rewritten to reach the same places, the extra components inserted before `components/release` and
+ * the settings changed. The copy is removed before this returns.
+ */
+export function renderVariant(spec: BuildSpec): K8sObject[] {
+  if (!spec.components?.length && !spec.settings) return kustomize(spec.overlay);
+  const source = path.join(ROOT, spec.overlay);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'phoenix-overlay-'));
+  try {
+    cpSync(source, dir, { recursive: true });
+    const file = path.join(dir, 'kustomization.yaml');
+    const k = parse(readFileSync(file, 'utf8')) as { resources?: string[]; components?: string[] };
+    const outside = (p: string) => {
+      const abs = path.resolve(source, p);
+      return abs.startsWith(source + path.sep) ? p : path.relative(dir, abs);
+    };
+    k.resources = (k.resources ?? []).map(outside);
+    const components = (k.components ?? []).map(outside);
+    const release = components.findIndex((c) => c.endsWith('components/release'));
+    if (release < 0) throw new Error(`${spec.overlay} does not end its components with components/release`);
+    const extra = (spec.components ?? []).map((c) =>
+      path.relative(dir, path.join(ROOT, 'kustomize/components', c)),
+    );
+    components.splice(release, 0, ...extra);
+    k.components = components;
+    writeFileSync(file, stringify(k));
+    if (spec.settings) {
+      const settingsFile = path.join(dir, 'settings.yaml');
+      const settings = parse(readFileSync(settingsFile, 'utf8')) as { data: Record<string, string> };
+      Object.assign(settings.data, spec.settings);
+      writeFileSync(settingsFile, stringify(settings));
+    }
+    return kustomize(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const cache = new Map<BuildName, K8sObject[]>();
 
 /** A build's objects, rendered once per test file. */
 export function build(name: BuildName): K8sObject[] {
   let objects = cache.get(name);
   if (!objects) {
-    objects = kustomize(BUILDS[name]);
+    objects = renderVariant(BUILDS[name]);
     cache.set(name, objects);
   }
   return objects;

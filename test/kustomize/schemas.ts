@@ -14,6 +14,7 @@ function modelModule(apiVersion: string): string {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   if (group === 'monitoring.coreos.com') return `@kubernetes-models/prometheus-operator/${apiVersion}`;
   if (group === 'cert-manager.io') return `@kubernetes-models/cert-manager/${apiVersion}`;
+  if (group === 'gateway.networking.k8s.io') return `@kubernetes-models/gateway-api/${apiVersion}`;
   return group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`;
 }
 

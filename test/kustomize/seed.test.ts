@@ -80,8 +80,9 @@ describe('the master orchestrator (the seed 2.2, 4.1, 5.1)', () => {
   const w = workload('Deployment', 'master-orchestrator');
   const c = container(w, 'orchestrator');
 
-  test('a Deployment of 3 replicas with pod label app: master-orchestrator', () => {
-    expect(w.replicas).toBe(3);
+  test('a Deployment of at least 3 instances (its HPA owns the count) with pod label app: master-orchestrator', () => {
+    expect(w.object.spec.replicas).toBeUndefined();
+    expect(hpaOf('Deployment', 'master-orchestrator')!.spec.minReplicas).toBe(3);
     expect(w.labels.app).toBe('master-orchestrator');
     expect(w.object.spec.selector.matchLabels).toEqual({ app: 'master-orchestrator' });
   });
@@ -97,9 +98,9 @@ describe('the master orchestrator (the seed 2.2, 4.1, 5.1)', () => {
     });
   });
 
-  test('readiness and liveness probes on /health', () => {
-    expect(c.readinessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
-    expect(c.livenessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
+  test('health probes: readiness on /health/ready, liveness on /health/live', () => {
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
     expect(c.ports).toEqual([{ name: 'http', containerPort: 8080 }]);
   });
 
@@ -169,12 +170,12 @@ describe('the master orchestrator (the seed 2.2, 4.1, 5.1)', () => {
 });
 
 describe('the agent pools (the seed 2.4, 4.2)', () => {
-  test.each(AGENTS)('%s: a Deployment with resources exactly the seed 4.2, probes on /health', (name) => {
+  test.each(AGENTS)('%s: a Deployment with resources exactly the seed 4.2, health probes', (name) => {
     const w = workload('Deployment', name);
     const c = container(w, name);
     expect(c.resources).toEqual(SEED_RESOURCES.agent);
-    expect(c.readinessProbe.httpGet.path).toBe('/health');
-    expect(c.livenessProbe.httpGet.path).toBe('/health');
+    expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
+    expect(c.livenessProbe.httpGet.path).toBe('/health/live');
     expect(w.pod.affinity.podAntiAffinity).toBeDefined();
     expect(w.object.spec.strategy.type).toBe('RollingUpdate');
   });

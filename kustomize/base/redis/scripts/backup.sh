@@ -3,25 +3,17 @@
 # (`redis-cli --rdb`, Redis's own replication transfer) to the backup volume, and keeps only the
 # newest BACKUP_KEEP snapshots. A partial file never counts: it is renamed only once complete.
 set -eu
+. "$(dirname "$0")/sentinels.sh"
 
 : "${REDISCLI_AUTH:?}"
 MASTER_NAME="${MASTER_NAME:-phoenix}"
-SENTINEL_PORT="${SENTINEL_PORT:-26379}"
 SENTINELS="${SENTINEL_DISCOVERY_HOST:-redis-headless}"
 BACKUP_DIR="${BACKUP_DIR:-/backup}"
 BACKUP_KEEP="${BACKUP_KEEP:-8}"
 
-primary=""
-for ip in $(getent ahostsv4 "$SENTINELS" | awk '{ print $1 }' | sort -u); do
-  answer=$(timeout 3 redis-cli --raw -h "$ip" -p "$SENTINEL_PORT" \
-    sentinel get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | tr '\n' ' ') || true
-  set -- $answer
-  if [ $# -eq 2 ]; then
-    primary="$1"
-    port="$2"
-    break
-  fi
-done
+answer=$(ask_sentinels)
+primary="${answer% *}"
+port="${answer#* }"
 if [ -z "$primary" ]; then
   echo "backup: no Sentinel at $SENTINELS:$SENTINEL_PORT names a primary" >&2
   exit 1

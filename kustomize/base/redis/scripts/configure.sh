@@ -8,11 +8,11 @@
 # restarted before they noticed), wait for their failover rather than come back as a primary with an
 # older snapshot that the replicas would then copy.
 set -eu
+. "$(dirname "$0")/sentinels.sh"
 
 : "${POD_NAME:?}" "${POD_NAMESPACE:?}" "${REDIS_PASSWORD:?}"
 MASTER_NAME="${MASTER_NAME:-phoenix}"
 REDIS_PORT="${REDIS_PORT:-6379}"
-SENTINEL_PORT="${SENTINEL_PORT:-26379}"
 TEMPLATE_DIR="${TEMPLATE_DIR:-/etc/redis-template}"
 RUN_DIR="${RUN_DIR:-/etc/redis-run}"
 HEADLESS="${HEADLESS_SERVICE:-redis-headless}.${POD_NAMESPACE}.svc.${CLUSTER_DOMAIN:-cluster.local}"
@@ -28,20 +28,6 @@ case "$REDIS_PASSWORD" in
     exit 1
     ;;
 esac
-
-# Prints "host port" of the primary as the first Sentinel that knows it says, or nothing.
-ask_sentinels() {
-  for ip in $(getent ahostsv4 "$SENTINELS" | awk '{ print $1 }' | sort -u); do
-    [ "$ip" = "${POD_IP:-}" ] && continue
-    answer=$(timeout 3 redis-cli --raw -h "$ip" -p "$SENTINEL_PORT" \
-      sentinel get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | tr '\n' ' ') || true
-    set -- $answer
-    if [ $# -eq 2 ]; then
-      echo "$1 $2"
-      return 0
-    fi
-  done
-}
 
 primary=$(ask_sentinels)
 waited=0
