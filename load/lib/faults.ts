@@ -5,6 +5,9 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { POOL_LIST } from '../../platform/pools.ts';
+import { PORTS } from '../../platform/ports.ts';
+import { LOAD_BALANCER, NAMESPACE, ORCHESTRATOR, REDIS } from '../../platform/workloads.ts';
 import { backendServers, sentinelPrimary } from '../../stack/control.ts';
 import { layout, loadOptions } from '../../stack/layout.ts';
 import { isRunning } from '../../stack/supervisor.ts';
@@ -30,23 +33,22 @@ export interface FaultRecord {
   kubectl?: string;
 }
 
-const NS = 'phoenix-orch';
+const NS = NAMESPACE;
 /** Deployments and StatefulSets of kustomize/base, by local role. */
 const WORKLOAD: Record<string, string> = {
-  orchestrator: 'deployment/master-orchestrator',
-  'git-agent': 'deployment/git-agent',
-  'obsidian-agent': 'deployment/obsidian-agent',
-  'llm-router': 'deployment/llm-router',
-  redis: 'statefulset/redis',
-  'load-balancer': 'deployment/haproxy',
+  orchestrator: ORCHESTRATOR.workload,
+  ...Object.fromEntries(POOL_LIST.map((p) => [p.service, p.workload])),
+  redis: REDIS.workload,
+  'load-balancer': LOAD_BALANCER.workload,
 };
+const sentinelCli = `redis-cli -p ${PORTS.sentinel} SENTINEL`;
 
 /** What the same fault is on a Kubernetes cluster (documented in load/README.md too). */
 export function kubectlEquivalent(step: FaultStep): string {
   const k = `kubectl -n ${NS}`;
   const pod = (name: string) =>
     name === 'redis-primary'
-      ? '$(the primary: kubectl -n phoenix-orch exec redis-0 -c sentinel -- redis-cli -p 26379 SENTINEL get-master-addr-by-name phoenix)'
+      ? `$(the primary: ${k} exec redis-0 -c sentinel -- ${sentinelCli} get-master-addr-by-name ${REDIS.masterName})`
       : `<a ${name.replace(/-\d+$/, '')} pod>`;
   if ('kill' in step) {
     if (step.kill.startsWith('role:')) {
@@ -66,7 +68,7 @@ export function kubectlEquivalent(step: FaultStep): string {
     return `${k} rollout restart deployment/master-orchestrator && ${k} rollout status deployment/master-orchestrator`;
   }
   if ('failover' in step)
-    return `${k} exec redis-0 -c sentinel -- redis-cli -p 26379 SENTINEL failover phoenix`;
+    return `${k} exec redis-0 -c sentinel -- ${sentinelCli} failover ${REDIS.masterName}`;
   if ('pause' in step) return `${k} exec ${pod(step.pause)} -- kill -STOP 1`;
   if ('resume' in step) return `${k} exec ${pod(step.resume)} -- kill -CONT 1`;
   if ('drain' in step)

@@ -1,4 +1,4 @@
-import { redisKeys } from '../kit/keys.ts';
+import { redisKeys } from '../../platform/redis-keys.ts';
 import { closeRedis, createRedis, waitReady } from '../kit/redis.ts';
 import { Service } from '../kit/service.ts';
 import { parseBody, sessionCreateSchema, sessionPatchSchema, taskRequestSchema } from './api-schemas.ts';
@@ -36,13 +36,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
   const runner = new TaskRunner({ pools, cache, sessions });
   const queue = new TaskQueue({ redis, writer, blocking, keys, config, metrics, log, runner });
 
-  metrics.redisUp.set(0);
-  redis.on('ready', () => metrics.redisUp.set(1));
-  redis.on('close', () => metrics.redisUp.set(0));
-  service.health.register('redis', false, () => ({
-    ok: redis.status === 'ready',
-    detail: { status: redis.status, mode: config.REDIS_SENTINELS ? 'sentinel' : 'single' },
-  }));
+  service.watchRedis(redis, () => ({ mode: config.REDIS_SENTINELS ? 'sentinel' : 'single' }));
   service.health.register('agent_pools', false, () => {
     const view = pools.view();
     return { ok: Object.values(view).every((p) => !p.configured || p.up), detail: view };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisKeys } from '../kit/keys.ts';
+import type { RedisKeys } from '../../platform/redis-keys.ts';
 import { Problem, conflict, notFound, unavailable } from '../kit/problem.ts';
 import type { Redis } from '../kit/redis.ts';
 import type { OrchestratorConfig } from './config.ts';

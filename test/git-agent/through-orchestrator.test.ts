@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { auth } from '../support/orchestrator.ts';
 import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
 import { BOB, buildRepos, type Fixture } from './fixture.ts';
 
 let fx: Fixture;

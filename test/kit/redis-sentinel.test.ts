@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { startSentinelSet } from '../support/sentinel.ts';
-import { startTestAgent, type TestAgent } from '../support/test-agent.ts';
+import { startTestAgent, type TestAgent } from '../../harness/test-agent.ts';
 import { auth, startOrchestrator } from '../support/orchestrator.ts';
 
 let set: Awaited<ReturnType<typeof startSentinelSet>>;

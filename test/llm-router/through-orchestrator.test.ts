@@ -3,7 +3,7 @@ import request from 'supertest';
 import { startLlmSimulator, type LlmSimulator } from '../../load/llm-simulator/simulator.ts';
 import { auth } from '../support/orchestrator.ts';
 import { spawnService, type ServiceProcess, spawnOrchestrator, waitForLog } from '../support/process.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
 import { chat, hello, providerKey, providersEnv } from './helpers.ts';
 
 let redis: RedisServer;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import request from 'supertest';
 import { auth } from '../support/orchestrator.ts';
 import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
 import { buildVault, type Vault } from './vault-fixture.ts';
 
 let redis: RedisServer;

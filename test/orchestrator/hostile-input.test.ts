@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import request, { type Response } from 'supertest';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
-import { startTestAgent, type TestAgent } from '../support/test-agent.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
+import { startTestAgent, type TestAgent } from '../../harness/test-agent.ts';
 import { API_KEY, auth, startOrchestrator } from '../support/orchestrator.ts';
 
 /**

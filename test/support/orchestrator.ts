@@ -16,7 +16,7 @@ export async function startOrchestrator(
     SHUTDOWN_TIMEOUT_MS: '5000',
     AGENT_TIMEOUT_MS: '2000',
     POOL_HEALTH_POLL_MS: '200',
-    AGENT_HEARTBEAT_TTL_MS: '1000',
+    HEARTBEAT_TTL_MS: '1000',
     BREAKER_RESET_TIMEOUT_MS: '5000',
     REDIS_COMMAND_TIMEOUT_MS: '500',
     ...env,

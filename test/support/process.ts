@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { API_KEY } from './orchestrator.ts';
-import { freePort } from './redis-server.ts';
+import { freePort } from '../../harness/redis-server.ts';
 
 export interface ServiceProcess {
   child: ChildProcess;
