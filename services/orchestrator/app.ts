@@ -1,6 +1,7 @@
 import { redisKeys } from '../../platform/redis-keys.ts';
 import { closeRedis, createRedis, waitReady } from '../kit/redis.ts';
 import { Service } from '../kit/service.ts';
+import { syncAnswerJson } from './answer-json.ts';
 import { parseBody, sessionCreateSchema, sessionPatchSchema, taskRequestSchema } from './api-schemas.ts';
 import { requireApiKey } from './auth.ts';
 import { TaskCache } from './cache.ts';
@@ -11,7 +12,6 @@ import { AgentPools } from './pools.ts';
 import { SessionStore } from './sessions.ts';
 import { TaskQueue } from './task-queue.ts';
 import { TaskRunner } from './task-runner.ts';
-import { Problem } from '../kit/problem.ts';
 
 const REDIS_STARTUP_WAIT_MS = 3000;
 
@@ -66,12 +66,8 @@ export function createOrchestrator(config: OrchestratorConfig) {
     }
     const outcome = await runner.execute(task, req.correlationId);
     res.setHeader('X-Cache', outcome.cache);
-    // The output is already JSON text (from Redis, memory or the agent): splice it in, do not re-encode.
-    const session = outcome.session ? `,"session":${JSON.stringify(outcome.session)}` : '';
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(
-      `{"agent":${JSON.stringify(task.agent)},"action":${JSON.stringify(task.action)},"output":${outcome.outputJson}${session}}`,
-    );
+    res.end(syncAnswerJson(task, outcome));
   });
 
   service.route('get', '/v1/tasks/:id', async (req, res) => {
@@ -96,30 +92,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
 
   service.route('patch', '/v1/sessions/:id', service.jsonBody(), async (req, res) => {
     const { data } = parseBody(sessionPatchSchema, req.body);
-    const ifMatch = req.headers['if-match'];
-    let expected: number | undefined;
-    if (ifMatch !== undefined && ifMatch.trim() !== '*') {
-      const m = /^"?(\d{1,15})"?$/.exec(ifMatch.trim());
-      if (!m) throw new Problem(400, 'validation-error', 'If-Match must be a session version such as "3"');
-      expected = Number(m[1]);
-    }
-    let updated;
-    try {
-      updated = await sessions.update(String(req.params.id), expected, (s) => {
-        const merged: Record<string, unknown> = { ...s.data };
-        for (const [k, v] of Object.entries(data)) {
-          if (v === null) delete merged[k];
-          else merged[k] = v;
-        }
-        return { ...s, data: merged };
-      });
-    } catch (err) {
-      // RFC 9110: a failed If-Match precondition is 412.
-      if (err instanceof Problem && err.status === 409 && expected !== undefined) {
-        throw new Problem(412, 'precondition-failed', err.message, { extensions: err.extensions });
-      }
-      throw err;
-    }
+    const updated = await sessions.mergeData(String(req.params.id), data, req.headers['if-match']);
     res.setHeader('ETag', `"${updated.version}"`);
     res.json(updated);
   });

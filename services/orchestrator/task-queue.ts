@@ -8,6 +8,7 @@ import { Problem, notFound, unavailable } from '../kit/problem.ts';
 import type { Redis } from '../kit/redis.ts';
 import { AgentInputError } from './agent-client.ts';
 import type { TaskRequest } from './api-schemas.ts';
+import { asyncResultJson } from './answer-json.ts';
 import { poolUrl, type OrchestratorConfig } from './config.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
 import type { TaskRunner } from './task-runner.ts';
@@ -348,9 +349,7 @@ export class TaskQueue {
         const request = JSON.parse((await this.redis.hget(key, 'request')) ?? '{}') as TaskRequest;
         try {
           const outcome = await this.runner.execute(request, correlationId);
-          const session = outcome.session ? `,"session":${JSON.stringify(outcome.session)}` : '';
-          const result = `{"output":${outcome.outputJson},"cache":"${outcome.cache}"${session}}`;
-          await this.finish(key, 'succeeded', 'result', result);
+          await this.finish(key, 'succeeded', 'result', asyncResultJson(outcome));
           this.metrics.asyncTasks.inc({ pool, event: 'succeeded' });
           await this.acknowledge(stream, entryId);
         } catch (err) {
