@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { createOrchestrator, type Orchestrator } from '../../services/orchestrator/app.ts';
 import { loadOrchestratorConfig } from '../../services/orchestrator/config.ts';
 
@@ -24,4 +25,9 @@ export async function startOrchestrator(
   const orchestrator = createOrchestrator(config);
   const { port } = await orchestrator.start(0, '127.0.0.1');
   return Object.assign(orchestrator, { url: `http://127.0.0.1:${port}`, port });
+}
+
+/** POST /v1/tasks to the orchestrator at `url` with the test API key (and any other headers). */
+export function task(url: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return request(url).post('/v1/tasks').set(auth).set(headers).send(body);
 }
