@@ -5,7 +5,27 @@
  */
 import type { RequestRecord } from '../processor.ts';
 import { between, failed, fmtMs, fmtPct, percentile, stats } from '../results.ts';
-import { num, str, sec, t, ofPool, isWrite, fault, sample, type CheckFn } from './context.ts';
+import {
+  num,
+  str,
+  sec,
+  t,
+  ofPool,
+  isWrite,
+  fault,
+  sample,
+  type CheckContext,
+  type CheckFn,
+} from './context.ts';
+
+/** The run's first kill, and the first scheduled restart after it (if any). */
+function killThenRestart(ctx: CheckContext) {
+  const kill = fault(ctx, 'kill');
+  const restart = ctx.data.faults.find(
+    (f) => f.verb === 'restart' && f.at !== undefined && t(f.time) >= t(kill.time),
+  );
+  return { kill, restart };
+}
 
 export const faultChecks: Record<string, CheckFn> = {
   /** The load balancer takes a killed orchestrator out of rotation within `max_ms`, and back after its restart. */
@@ -65,10 +85,7 @@ export const faultChecks: Record<string, CheckFn> = {
   /** Every orchestrator's breaker for the pool opens after the pool is stopped, and closes after it returns. */
   async breakers_open(ctx, p) {
     const pool = str(p, 'pool');
-    const kill = fault(ctx, 'kill');
-    const restart = ctx.data.faults.find(
-      (f) => f.verb === 'restart' && f.at !== undefined && t(f.time) >= t(kill.time),
-    );
+    const { kill, restart } = killThenRestart(ctx);
     const subjects = [
       ...new Set(ctx.data.transitions.filter((x) => x.subject.endsWith(`:${pool}`)).map((x) => x.subject)),
     ];
@@ -113,10 +130,7 @@ export const faultChecks: Record<string, CheckFn> = {
   async fail_fast(ctx, p) {
     const pool = str(p, 'pool');
     const max = num(p, 'max_ms', 1000);
-    const kill = fault(ctx, 'kill');
-    const restart = ctx.data.faults.find(
-      (f) => f.verb === 'restart' && f.at !== undefined && t(f.time) >= t(kill.time),
-    );
+    const { kill, restart } = killThenRestart(ctx);
     const rs = ofPool(
       between(ctx.data.requests, t(kill.done), restart ? t(restart.time) : ctx.data.meta.ended),
       pool,
@@ -147,10 +161,7 @@ export const faultChecks: Record<string, CheckFn> = {
   async other_pools_unaffected(ctx, p) {
     const pool = str(p, 'pool');
     const max = num(p, 'max_error_rate', 0.005);
-    const kill = fault(ctx, 'kill');
-    const restart = ctx.data.faults.find(
-      (f) => f.verb === 'restart' && f.at !== undefined && t(f.time) >= t(kill.time),
-    );
+    const { kill, restart } = killThenRestart(ctx);
     const during = between(
       ctx.data.requests,
       t(kill.time),

@@ -3,7 +3,15 @@
  * they grow from one phase to the next.
  */
 import { between, failed, fmtMs, fmtPct, phaseWindow, stats } from '../results.ts';
-import { num, str, ofPool, window, sample, type CheckFn } from './context.ts';
+import { num, str, ofPool, window, sample, type CheckContext, type CheckFn, type Params } from './context.ts';
+
+/** The requests of the check's window, of its `pool` when it names one. */
+function requestsOf(ctx: CheckContext, p: Params) {
+  const w = window(ctx, p);
+  const pool = p['pool'] as string | undefined;
+  const rs = between(ctx.data.requests, w.start, w.end);
+  return { w, pool, rs: pool ? ofPool(rs, pool) : rs };
+}
 
 export const requestsChecks: Record<string, CheckFn> = {
   /** No failed request (5xx or transport error) of the given methods (default: any method). */
@@ -23,10 +31,7 @@ export const requestsChecks: Record<string, CheckFn> = {
 
   /** Failed share of the requests in a window (optionally of one pool) at most `max`. */
   async error_rate(ctx, p) {
-    const w = window(ctx, p);
-    const pool = p['pool'] as string | undefined;
-    let rs = between(ctx.data.requests, w.start, w.end);
-    if (pool) rs = ofPool(rs, pool);
+    const { w, pool, rs } = requestsOf(ctx, p);
     const s = stats(rs);
     const max = num(p, 'max');
     const retried = rs.filter((r) => r.r).length;
@@ -42,10 +47,7 @@ export const requestsChecks: Record<string, CheckFn> = {
 
   /** p95 (and, when given, p99) latency in a window (optionally of one pool) under `p95_ms` (`p99_ms`). */
   async latency(ctx, p) {
-    const w = window(ctx, p);
-    const pool = p['pool'] as string | undefined;
-    let rs = between(ctx.data.requests, w.start, w.end);
-    if (pool) rs = ofPool(rs, pool);
+    const { w, pool, rs } = requestsOf(ctx, p);
     const s = stats(rs);
     const max95 = num(p, 'p95_ms');
     const max99 = p['p99_ms'] === undefined ? undefined : num(p, 'p99_ms');
