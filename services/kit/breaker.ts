@@ -1,5 +1,6 @@
 import CircuitBreaker from 'opossum';
 import { BREAKER_STATES, type BreakerState } from '../../platform/metrics.ts';
+import { int } from './config.ts';
 import type { client } from './metrics.ts';
 
 /** An opossum breaker around calls that each return a `T`: `fire(() => call())`. */
@@ -13,6 +14,43 @@ export interface BreakerSettings {
   rollingWindowMs: number;
   /** How long an open breaker rejects calls before letting one through (half-open). */
   resetTimeoutMs: number;
+}
+
+type SettingName<P extends string> =
+  | `${P}BREAKER_ERROR_THRESHOLD_PERCENT`
+  | `${P}BREAKER_VOLUME_THRESHOLD`
+  | `${P}BREAKER_ROLLING_WINDOW_MS`
+  | `${P}BREAKER_RESET_TIMEOUT_MS`;
+
+/** The configuration of the breakers over `what` (`each agent pool`), named `<prefix>BREAKER_*`. */
+export function breakerConfig<P extends string>(prefix: P, what: string) {
+  return {
+    [`${prefix}BREAKER_ERROR_THRESHOLD_PERCENT`]: int(50, 1, 100).describe(
+      `Failure percentage in the rolling window that opens the breaker of ${what}.`,
+    ),
+    [`${prefix}BREAKER_VOLUME_THRESHOLD`]: int(5, 1, 10000).describe(
+      `Calls in the window before the breaker of ${what} may open.`,
+    ),
+    [`${prefix}BREAKER_ROLLING_WINDOW_MS`]: int(10000, 1000, 600000).describe(
+      `Statistics window of the breaker of ${what}.`,
+    ),
+    [`${prefix}BREAKER_RESET_TIMEOUT_MS`]: int(10000, 100, 600000).describe(
+      `How long an open breaker of ${what} rejects calls before letting one through (half-open).`,
+    ),
+  } as Record<SettingName<P>, ReturnType<typeof int>>;
+}
+
+/** The settings `breakerConfig(prefix)` parsed into. */
+export function breakerSettings<P extends string>(
+  config: Record<SettingName<P>, number>,
+  prefix: P,
+): BreakerSettings {
+  return {
+    errorThresholdPercentage: config[`${prefix}BREAKER_ERROR_THRESHOLD_PERCENT`],
+    volumeThreshold: config[`${prefix}BREAKER_VOLUME_THRESHOLD`],
+    rollingWindowMs: config[`${prefix}BREAKER_ROLLING_WINDOW_MS`],
+    resetTimeoutMs: config[`${prefix}BREAKER_RESET_TIMEOUT_MS`],
+  };
 }
 
 export const breakerState = (b: Breaker<unknown>): BreakerState =>

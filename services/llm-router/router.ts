@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BreakerState } from '../../platform/metrics.ts';
-import { breakerState, createBreaker, type Breaker } from '../kit/breaker.ts';
+import { breakerSettings, breakerState, createBreaker, type Breaker } from '../kit/breaker.ts';
 import type { Logger } from '../kit/logger.ts';
 import { Problem } from '../kit/problem.ts';
 import type { LlmRouterConfig } from './config.ts';
@@ -230,15 +230,9 @@ export class LlmRouter {
   }
 
   private createBreaker(name: string): Breaker<Completion> {
-    const c = this.config;
     return createBreaker({
       name,
-      settings: {
-        errorThresholdPercentage: c.LLM_BREAKER_ERROR_THRESHOLD_PERCENT,
-        volumeThreshold: c.LLM_BREAKER_VOLUME_THRESHOLD,
-        rollingWindowMs: c.LLM_BREAKER_ROLLING_WINDOW_MS,
-        resetTimeoutMs: c.LLM_BREAKER_RESET_TIMEOUT_MS,
-      },
+      settings: breakerSettings(this.config, 'LLM_'),
       // The request's fault, the router's key, or the caller leaving: none says the provider is down.
       isCallerError: (err) =>
         err instanceof ProviderError &&

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { POOLS, type AgentPool } from '../../platform/pools.ts';
 import { PORTS } from '../../platform/ports.ts';
+import { breakerConfig } from '../kit/breaker.ts';
 import { baseConfigSchema, commaList, int, loadConfig } from '../kit/config.ts';
 import { heartbeatSettings } from '../kit/heartbeat.ts';
 
@@ -15,14 +16,7 @@ export const orchestratorConfigSchema = baseConfigSchema.extend({
   AGENT_LLM_URL: agentUrl.describe('Base URL of the LLM router pool.'),
   AGENT_OBSIDIAN_URL: agentUrl.describe('Base URL of the Obsidian agent pool.'),
   AGENT_TIMEOUT_MS: int(10000, 10, 600000).describe('Timeout of one agent call.'),
-  BREAKER_ERROR_THRESHOLD_PERCENT: int(50, 1, 100).describe(
-    'Failure percentage in the rolling window that opens a pool breaker.',
-  ),
-  BREAKER_VOLUME_THRESHOLD: int(5, 1, 10000).describe('Calls in the window before the breaker may open.'),
-  BREAKER_ROLLING_WINDOW_MS: int(10000, 1000, 600000).describe('Breaker statistics window.'),
-  BREAKER_RESET_TIMEOUT_MS: int(10000, 100, 600000).describe(
-    'How long an open breaker rejects calls before letting one through (half-open).',
-  ),
+  ...breakerConfig('', 'each agent pool'),
   ACTIONS_REFRESH_MS: int(30000, 500, 3600000).describe(
     'How often each pool\u2019s action catalogue (`GET /v1/actions`) is refreshed.',
   ),

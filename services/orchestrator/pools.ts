@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BreakerState } from '../../platform/metrics.ts';
 import { AGENT_POOLS, type AgentPool } from '../../platform/pools.ts';
 import type { ActionDescriptor } from '../kit/agent-contract.ts';
-import { breakerState, createBreaker, type Breaker } from '../kit/breaker.ts';
+import { breakerSettings, breakerState, createBreaker, type Breaker } from '../kit/breaker.ts';
 import { readPoolHealth } from '../kit/heartbeat.ts';
 import type { RedisKeys } from '../../platform/redis-keys.ts';
 import type { Logger } from '../kit/logger.ts';
@@ -228,15 +228,9 @@ export class AgentPools {
   }
 
   private createBreaker(name: AgentPool): Breaker<unknown> {
-    const c = this.config;
     return createBreaker({
       name,
-      settings: {
-        errorThresholdPercentage: c.BREAKER_ERROR_THRESHOLD_PERCENT,
-        volumeThreshold: c.BREAKER_VOLUME_THRESHOLD,
-        rollingWindowMs: c.BREAKER_ROLLING_WINDOW_MS,
-        resetTimeoutMs: c.BREAKER_RESET_TIMEOUT_MS,
-      },
+      settings: breakerSettings(this.config, ''),
       isCallerError: (err) => err instanceof AgentInputError,
       gauge: this.metrics.breakerState,
       labels: { pool: name },
