@@ -40,6 +40,7 @@ ENV NODE_ENV=production
 COPY --from=git /out/ /
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
+COPY platform ./platform
 COPY services ./services
 USER 65532:65532
 EXPOSE 8080 9000

@@ -397,4 +397,25 @@ describe('the image', () => {
       expect(dockerignore).toContain(keep);
     expect(dockerfile).toMatch(/^COPY services \.\/services$/m);
   });
+
+  test('the image holds every project folder the entry points import', () => {
+    const folders = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      folders.add(path.relative(ROOT, file).split(path.sep)[0]!);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+)'/g)) {
+        visit(path.resolve(path.dirname(file), m[1]!));
+      }
+    };
+    for (const s of ['git-agent', 'llm-router', 'obsidian-agent', 'orchestrator'])
+      visit(path.join(ROOT, 'services', s, 'main.ts'));
+    for (const folder of folders) {
+      expect([folder, dockerignore.includes(`!${folder}/`)]).toEqual([folder, true]);
+      expect([folder, dockerfile.includes(`COPY ${folder} ./${folder}`)]).toEqual([folder, true]);
+    }
+    expect([...folders].sort()).toEqual(['platform', 'services']);
+  });
 });
