@@ -2,6 +2,7 @@
  * Every workload that is not an agent pool, with the names it goes by: `app` label, `kubectl` workload,
  * Prometheus job. The agent pools are in pools.ts.
  */
+import { METRIC_PREFIX } from './metrics.ts';
 import { POOLS } from './pools.ts';
 
 export const NAMESPACE = 'phoenix-orch';
@@ -12,8 +13,10 @@ export const ORCHESTRATOR = {
   job: 'master-orchestrator',
   workload: 'deployment/master-orchestrator',
   headlessService: 'master-orchestrator-headless',
+  /** The service's entry point, from the repository root. */
+  entry: 'services/orchestrator/main.ts',
   /** Every orchestrator metric starts with it; the seed's 6.2 job keeps only these. */
-  metricPrefix: 'orchestrator_',
+  metricPrefix: METRIC_PREFIX.orchestrator,
 } as const;
 
 export const REDIS = {

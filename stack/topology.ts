@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { cpuCores, memoryBytes, RESOURCES } from '../platform/limits.ts';
+import { ORCHESTRATOR } from '../platform/workloads.ts';
 import { HOST, ROOT, type Layout } from './layout.ts';
 import { apiKey, confFile, lbMasterSocket, pools, readSharedEnv } from './local-configs.ts';
 import type { ProcessSpec } from './supervisor.ts';
@@ -185,7 +186,7 @@ export function processSpecs(l: Layout, node = process.execPath): ProcessSpec[] 
   const key = apiKey(l);
   l.ports.orchestrator.forEach((port, i) =>
     specs.push(
-      service(`orchestrator-${i + 1}`, 'orchestrator', 'services/orchestrator/main.ts', port, 8, {
+      service(`orchestrator-${i + 1}`, 'orchestrator', ORCHESTRATOR.entry, port, 8, {
         ...limits(RESOURCES.orchestrator.limits),
         API_KEYS: key,
         ...Object.fromEntries(pools(l).map((p) => [p.urlEnv, `http://${HOST}:${p.port}`])),

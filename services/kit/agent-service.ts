@@ -91,12 +91,17 @@ export function createAgentService<P extends AgentParts>(opts: {
       ? createRedis(config, 'command', service.log, `${pool}:${config.INSTANCE_ID}`)
       : undefined;
   if (redis) service.watchRedis(redis);
-  const parts = opts.build({ registry, log: service.log, redis });
-
+  let parts: P;
   const actions = new Map<string, AgentAction>();
-  for (const action of parts.actions) {
-    if (!ACTION_NAME.test(action.name)) throw new Error(`bad action name ${action.name}`);
-    actions.set(action.name, action);
+  try {
+    parts = opts.build({ registry, log: service.log, redis });
+    for (const action of parts.actions) {
+      if (!ACTION_NAME.test(action.name)) throw new Error(`bad action name ${action.name}`);
+      actions.set(action.name, action);
+    }
+  } catch (err) {
+    if (redis) void closeRedis(redis);
+    throw err;
   }
   const catalogue: ActionDescriptor[] = parts.actions.map((a) => ({
     name: a.name,

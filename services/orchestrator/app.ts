@@ -1,3 +1,4 @@
+import { METRIC_PREFIX } from '../../platform/metrics.ts';
 import { redisKeys } from '../../platform/redis-keys.ts';
 import { closeRedis, createRedis, waitReady } from '../kit/redis.ts';
 import { Service } from '../kit/service.ts';
@@ -20,7 +21,7 @@ const REDIS_STARTUP_WAIT_MS = 3000;
  * agent health, async tasks) lives in Redis, so any instance can answer any request.
  */
 export function createOrchestrator(config: OrchestratorConfig) {
-  const service = new Service({ name: 'orchestrator', metricPrefix: 'orchestrator_', config });
+  const service = new Service({ name: 'orchestrator', metricPrefix: METRIC_PREFIX.orchestrator, config });
   const { app, log } = service;
   const metrics = createOrchestratorMetrics(service.metrics);
   const keys = redisKeys(config.REDIS_KEY_PREFIX);
