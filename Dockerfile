@@ -19,6 +19,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY platform ./platform
 COPY services ./services
 RUN ./node_modules/.bin/tsc -p tsconfig.build.json
 

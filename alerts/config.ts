@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { LATENCY_BUCKETS } from '../platform/metrics.ts';
+import { JOBS, NAMESPACE } from '../platform/workloads.ts';
 import { isDuration } from './duration.ts';
 
 /**
@@ -87,8 +89,13 @@ const configSchema = z.object({
     availability: z.object({ objective: ratio }),
     latency: z.object({
       objective: ratio,
-      /** A bucket boundary of orchestrator_http_request_duration_seconds (services/kit/metrics.ts). */
-      thresholdSeconds: z.number().positive(),
+      /** A bucket boundary of orchestrator_http_request_duration_seconds. */
+      thresholdSeconds: z
+        .number()
+        .refine(
+          (s) => LATENCY_BUCKETS.includes(s),
+          'must be one of the latency buckets (platform/metrics.ts)',
+        ),
     }),
     /** Multi-window, multi-burn-rate alerts (Google SRE workbook, chapter 5). */
     burnRates: z.object({
@@ -109,19 +116,10 @@ const configSchema = z.object({
 export type AlertsConfig = z.infer<typeof configSchema>;
 export type Severity = z.infer<typeof severity>;
 
-const jobs = {
-  orchestrator: 'master-orchestrator',
-  gitAgent: 'git-agent',
-  llmRouter: 'llm-router',
-  obsidianAgent: 'obsidian-agent',
-  redis: 'redis',
-  redisSentinel: 'redis-sentinel',
-  haproxy: 'haproxy',
-  pushgateway: 'pushgateway',
-};
+const jobs = JOBS;
 
 export const config: AlertsConfig = configSchema.parse({
-  namespace: 'phoenix-orch',
+  namespace: NAMESPACE,
   prometheusRuleName: 'phoenix-orch',
   ruleSelectorLabels: { release: 'kube-prometheus-stack' },
   runbookBaseUrl: 'https://github.com/phoenix-orch/phoenix-orch/blob/main',

@@ -1,18 +1,19 @@
 /**
  * Writes every generated alerting file from alerts/config.ts: the Prometheus rule file, its drill-mode
- * twin, the PrometheusRule and ConfigMap rule file for kustomize/, and the promtool unit tests.
+ * twin, the PrometheusRule and ConfigMap rule file for kustomize/, and the promtool unit tests made
+ * from the cases in test/alerts/cases/.
  *
  *   node alerts/generate.ts           write them
  *   node alerts/generate.ts --check   exit 1 naming every file that is missing or stale
  *
- * Output depends only on the repository (and GRAFANA_URL, which dashboards/catalog.ts reads for the
+ * Output depends only on the repository (and GRAFANA_URL, which platform/dashboards.ts reads for the
  * dashboard links: leave it unset for the committed files).
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { config } from './config.ts';
 import { renderAll } from './render.ts';
-import { TESTS_DIR } from './tests/render.ts';
+import { renderTestFiles, TESTS_DIR } from '../test/alerts/render.ts';
 
 const root = resolve(import.meta.dirname, '..');
 /** Folders whose every file is generated here: a file no longer produced is stale too. */
@@ -35,7 +36,7 @@ async function leftovers(files: Map<string, string>): Promise<string[]> {
   return extra;
 }
 
-const files = await renderAll(config);
+const files = new Map([...(await renderAll(config)), ...(await renderTestFiles(config))]);
 const check = process.argv.includes('--check');
 const stale: string[] = [];
 for (const [path, content] of files) {

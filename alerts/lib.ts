@@ -1,4 +1,4 @@
-import { panelUrl } from '../dashboards/catalog.ts';
+import { panelUrl } from '../platform/dashboards.ts';
 import type { AlertsConfig, Severity } from './config.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 

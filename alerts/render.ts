@@ -1,16 +1,16 @@
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { FILES } from '../platform/files.ts';
 import type { AlertsConfig } from './config.ts';
 import type { Mode, RuleGroup } from './lib.ts';
 import { buildGroups } from './rules/index.ts';
-import { renderTestFiles } from './tests/render.ts';
 import { toYaml } from './yaml.ts';
 
-/** Repository-relative paths of every generated file. */
+/** Repository-relative paths of every generated rule file. */
 export const outputs = {
-  rules: 'alerts/generated/phoenix-orch.rules.yaml',
-  drillRules: 'alerts/generated/phoenix-orch.drill.rules.yaml',
-  prometheusRule: 'kustomize/generated/rules/prometheusrule.yaml',
-  configMapRules: 'kustomize/generated/rules/phoenix-orch.rules.yaml',
+  rules: FILES.rules,
+  drillRules: FILES.drillRules,
+  prometheusRule: FILES.prometheusRule,
+  configMapRules: FILES.configMapRules,
 } as const;
 
 const HEADER =
@@ -51,7 +51,7 @@ export function prometheusRule(config: AlertsConfig, groups: RuleGroup[]): Prome
   return rule;
 }
 
-/** Every generated file's content, by repository-relative path. */
+/** Every generated rule file's content, by repository-relative path. */
 export async function renderAll(config: AlertsConfig): Promise<Map<string, string>> {
   const normal = buildGroups(config, 'normal');
   const drill = buildGroups(config, 'drill');
@@ -77,6 +77,5 @@ export async function renderAll(config: AlertsConfig): Promise<Map<string, strin
     await toYaml(prometheusRule(config, normal).toJSON(), [HEADER], outputs.prometheusRule),
   );
   files.set(outputs.configMapRules, rules);
-  for (const [path, content] of await renderTestFiles(config)) files.set(path, content);
   return files;
 }

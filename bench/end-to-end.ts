@@ -9,7 +9,8 @@
  * The git pair runs at 8 connections (a git agent runs at most 16 git processes and answers 503
  * beyond), the others at BENCH_CONNECTIONS. Requests carry one correlation id, so the load balancer sends them all to one orchestrator and the
  * HIT pair compares the same single instance with and without the TLS hop. It starts a stack of its
- * own (PHOENIX_PORT_BASE 27700 unless set, state in a temporary folder) and stops it afterwards;
+ * own (stack/own-stack.ts: its port base, PHOENIX_PORT_BASE_BENCH_END_TO_END to move it, and its
+ * folder) and stops it afterwards;
  * with BENCH_STACK=running it uses the stack PHOENIX_PORT_BASE/PHOENIX_STACK_DIR name, already up.
  * wrk does not verify the load balancer's self-signed certificate (loopback only).
  *
@@ -20,6 +21,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ownStackEnv } from '../stack/own-stack.ts';
 import { envInt } from './lib/measure.ts';
 import { combine, writePostScript, wrk, type WrkResult } from './lib/wrk.ts';
 
@@ -29,12 +31,7 @@ const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 50);
 const OWN_STACK = process.env.BENCH_STACK !== 'running';
 
-const stackEnv: Record<string, string> = OWN_STACK
-  ? {
-      PHOENIX_PORT_BASE: process.env.PHOENIX_PORT_BASE || '27700',
-      PHOENIX_STACK_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'phoenix-bench-stack-')),
-    }
-  : {};
+const stackEnv: Record<string, string> = OWN_STACK ? ownStackEnv('bench-end-to-end') : {};
 
 function stack(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

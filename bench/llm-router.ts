@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../test/support/redis-server.ts';
+import { freePort } from '../harness/redis-server.ts';
 import { CLK_TCK, envInt, machineBusyTicks, median, processTicks } from './lib/measure.ts';
 import { parseWrk, runWrk, writePostScript, type WrkResult } from './lib/wrk.ts';
 

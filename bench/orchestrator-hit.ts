@@ -21,8 +21,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startRedis, type RedisServer } from '../test/support/redis-server.ts';
-import { startTestAgent, type TestAgent } from '../test/support/test-agent.ts';
+import { freePort, startRedis, type RedisServer } from '../harness/redis-server.ts';
+import { startTestAgent, type TestAgent } from '../harness/test-agent.ts';
 import { CLK_TCK, machineBusyTicks, median, processTicks } from './lib/measure.ts';
 import { runWrk, writePostScript } from './lib/wrk.ts';
 

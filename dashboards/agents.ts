@@ -20,16 +20,13 @@ import {
   timeseriesPanel,
   below,
 } from './common.ts';
+import { POOL_LIST } from '../platform/pools.ts';
 import { BREAKER_STATES } from './orchestrator.ts';
 
 const ids = alertPanels.agents;
 
 /** The agent pools, by their `pool` label. */
-export const POOLS = [
-  { pool: 'git', title: 'Git agent pool', label: 'Git' },
-  { pool: 'llm', title: 'LLM router pool', label: 'LLM' },
-  { pool: 'obsidian', title: 'Obsidian agent pool', label: 'Obsidian' },
-] as const;
+export const POOLS = POOL_LIST;
 
 /** Titles of the panels every pool row has, after the pool's label (`Git: Task rate per action`). */
 export const POOL_PANELS = {

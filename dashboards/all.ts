@@ -1,6 +1,6 @@
 /** Every dashboard, by catalog key, built from its module. */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import type { DashboardKey } from './catalog.ts';
+import type { DashboardKey } from '../platform/dashboards.ts';
 import { agentsDashboard } from './agents.ts';
 import { loadBalancerDashboard } from './load-balancer.ts';
 import { loadTestsDashboard } from './load-tests.ts';

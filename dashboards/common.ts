@@ -46,7 +46,8 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as gauge from '@grafana/grafana-foundation-sdk/gauge';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
-import { alertPanels, dashboards, type DashboardKey } from './catalog.ts';
+import { alertPanels, dashboards, type DashboardKey } from '../platform/dashboards.ts';
+import { MAX_CONNECTIONS } from '../platform/limits.ts';
 import { runbookLinksByPanel } from './rules.ts';
 import { config as alerts } from '../alerts/config.ts';
 import { parseDuration } from '../alerts/duration.ts';
@@ -83,8 +84,8 @@ export const THRESHOLDS = {
   replicationLagSeconds: alerts.redisReplicationLag.thresholdSeconds,
   /** The queue-backlog alert also wants the oldest unfinished task older than this. */
   queueOldestAgeSeconds: parseDuration(alerts.queueBacklog.minOldestAge),
-  /** Connections of one orchestrator behind the load balancer: HAProxy `maxconn` per server (the seed's 2.2). */
-  serverMaxconn: 1000,
+  /** Connections of one orchestrator behind the load balancer: HAProxy `maxconn` per server. */
+  serverMaxconn: MAX_CONNECTIONS,
 } as const;
 
 /** The SLO objectives and burn-rate windows of the alerts. */

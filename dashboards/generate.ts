@@ -1,17 +1,18 @@
 /**
  * Writes every dashboard to `kustomize/generated/dashboards/<uid>.json` (`npm run dashboards:generate`),
  * or with `--check` exits 1 naming each file that is stale, missing or left over
- * (`npm run dashboards:check`). The output depends only on the sources (and the alert rule file the
- * runbook links come from), so equal inputs give equal bytes; the JSON is formatted by prettier.
+ * (`npm run dashboards:check`). The output depends only on the sources (the runbook links come from
+ * the alerts' configuration), so equal inputs give equal bytes; the JSON is formatted by prettier.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
+import { FILES, fromRoot } from '../platform/files.ts';
 import { buildAll } from './all.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const OUTPUT_DIR = join(ROOT, 'kustomize', 'generated', 'dashboards');
+export const OUTPUT_DIR = fromRoot(FILES.dashboards);
 
 /** JSON as the repository's prettier configuration formats it, so `prettier --check` passes. */
 export async function toJson(value: unknown, path: string): Promise<string> {

@@ -24,18 +24,21 @@ import {
   timeseriesPanel,
   valueText,
 } from './common.ts';
+import { BREAKER_STATES as STATES, type BreakerState } from '../platform/metrics.ts';
 
 const ids = alertPanels.orchestrator;
 const inst = 'instance=~"$instance"';
 const api = `${API_ROUTES}, ${inst}`;
 const pool = 'pool=~"$pool"';
 
+const BREAKER_COLOURS: Record<BreakerState, string> = { closed: 'green', half_open: 'orange', open: 'red' };
+
 /** 0 closed, 1 half open, 2 open: one series per pool from the one-hot state gauge. */
-export const BREAKER_STATES = valueText({
-  0: ['closed', 'green'],
-  1: ['half open', 'orange'],
-  2: ['open', 'red'],
-});
+export const BREAKER_STATES = valueText(
+  Object.fromEntries(
+    STATES.map((state, i) => [i, [state.replace('_', ' '), BREAKER_COLOURS[state]] as [string, string]]),
+  ),
+);
 
 export function orchestratorDashboard(): Dashboard {
   const id = panelIds();

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { POOL_PANELS, POOLS } from './agents.ts';
-import { dashboards } from './catalog.ts';
+import { dashboards } from '../platform/dashboards.ts';
 import { OUTPUT_DIR } from './generate.ts';
 
 export interface PanelQuery {

@@ -13,9 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
 import { stringify } from 'yaml';
+import { FILES, fromRoot } from '../platform/files.ts';
 
 const KUSTOMIZE = path.dirname(fileURLToPath(import.meta.url));
-export const DASHBOARDS_DIR = path.join(KUSTOMIZE, 'generated', 'dashboards');
+export const DASHBOARDS_DIR = fromRoot(FILES.dashboards);
 const KUSTOMIZATION = path.join(DASHBOARDS_DIR, 'kustomization.yaml');
 const VOLUME_PATCH = path.join(
   KUSTOMIZE,

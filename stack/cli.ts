@@ -17,7 +17,8 @@
  *
  * NAME is a process name from `status` (orchestrator-2, redis-1, ...) or `redis-primary`.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HOST, layout, loadOptions, type Layout } from './layout.ts';
@@ -26,7 +27,11 @@ import { processSpecs } from './topology.ts';
 import { stackStatus } from './status.ts';
 import {
   isRunning,
+  ownerAlive,
+  ownerFromEnv,
   readState,
+  sameOwner,
+  startedHere,
   spawnDetached,
   stopProcess,
   tail,
@@ -62,10 +67,24 @@ function recordFault(l: Layout, verb: string, target: string, detail: Record<str
   );
 }
 
+/**
+ * Idempotent for the owner that started the stack (or by hand, without PHOENIX_STACK_OWNER). A stack
+ * folder left by another owner that is gone (a killed test run) is cleaned first: its processes stopped
+ * and its files removed, so the stack starts from nothing instead of colliding on its own ports.
+ */
 async function up(l: Layout, drill: boolean): Promise<void> {
+  const owner = ownerFromEnv();
+  let state = readState(l);
+  if (state && !sameOwner(state.owner, owner)) {
+    if (state.owner && ownerAlive(state.owner)) {
+      throw new Error(`the stack in ${l.dir} belongs to running process ${state.owner.pid}; stop it first`);
+    }
+    await cleanLeftovers(l, state);
+    state = undefined;
+  }
   prepare(l, drill);
   const specs = processSpecs(l);
-  const state: StackState = readState(l) ?? { startedAt: new Date().toISOString(), processes: {} };
+  state ??= { startedAt: new Date().toISOString(), ...(owner ? { owner } : {}), processes: {} };
   const stages = [...new Set(specs.map((s) => s.stage))];
   let started = 0;
   for (const stage of stages) {
@@ -75,9 +94,10 @@ async function up(l: Layout, drill: boolean): Promise<void> {
       if (known && isRunning(known.pid, known.command)) continue;
       const p = spawnDetached(l, spec);
       state.processes[spec.name] = p;
+      // Recorded at once: an `up` killed from here on leaves nothing the next one cannot find.
+      writeState(l, state);
       starting.push(p);
     }
-    writeState(l, state);
     started += starting.length;
     await Promise.all(starting.map((p) => waitHealthy(p, START_TIMEOUT_MS)));
     if (stage === 3) await waitSentinelTopology(l, 30000);
@@ -101,23 +121,49 @@ async function waitLoadBalancerReady(l: Layout, timeoutMs: number): Promise<void
   );
 }
 
+/** Stops `processes`, last stage first; returns the names that had to be SIGKILLed. */
+async function stopAll(processes: RunningProcess[]): Promise<string[]> {
+  const byStage = [...processes].sort((a, b) => b.stage - a.stage);
+  const killed: string[] = [];
+  for (const stage of new Set(byStage.map((p) => p.stage))) {
+    const results = await Promise.all(
+      byStage.filter((p) => p.stage === stage).map(async (p) => [p.name, await stopProcess(p)] as const),
+    );
+    for (const [name, graceful] of results) if (!graceful) killed.push(name);
+  }
+  return killed;
+}
+
 async function down(l: Layout): Promise<void> {
   const state = readState(l);
   if (!state || Object.keys(state.processes).length === 0) {
     say('already down');
     return;
   }
-  const byStage = Object.values(state.processes).sort((a, b) => b.stage - a.stage);
-  const stages = [...new Set(byStage.map((p) => p.stage))];
-  const killed: string[] = [];
-  for (const stage of stages) {
-    const results = await Promise.all(
-      byStage.filter((p) => p.stage === stage).map(async (p) => [p.name, await stopProcess(p)] as const),
-    );
-    for (const [name, graceful] of results) if (!graceful) killed.push(name);
-  }
+  const killed = await stopAll(Object.values(state.processes));
   writeState(l, { ...state, processes: {} });
   say(killed.length ? `down (had to SIGKILL: ${killed.join(', ')})` : 'down');
+}
+
+/** Stops what a previous owner's stack left running here (only processes this folder started) and removes its files. */
+async function cleanLeftovers(l: Layout, state: StackState): Promise<void> {
+  const left = Object.values(state.processes).filter((p) => startedHere(p, l));
+  const who = state.owner ? `process ${state.owner.pid}, gone` : 'no owner';
+  say(`the stack in ${l.dir} was left by another run (${who}): stopping ${left.length} of its processes`);
+  for (const p of left) {
+    try {
+      process.kill(p.pid, 'SIGCONT'); // a paused process cannot shut down
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  await stopAll(left);
+  for (const dir of [l.conf, l.data, l.logs]) rmSync(dir, { recursive: true, force: true });
+  // The run folder holds this command's lock: everything else in it goes.
+  for (const name of existsSync(l.run) ? readdirSync(l.run) : []) {
+    const file = path.join(l.run, name);
+    if (file !== l.lockFile) rmSync(file, { recursive: true, force: true });
+  }
 }
 
 function find(l: Layout, state: StackState | undefined, name: string): RunningProcess {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { AGENT_POOLS, type AgentPool } from '../platform/pools.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -19,6 +20,13 @@ const optionsSchema = z.object({
   PHOENIX_LLM_ROUTERS: count(2),
   PHOENIX_OBSIDIAN_AGENTS: count(2),
 });
+
+/** The setting with each pool's instance count. */
+const POOL_COUNT = {
+  git: 'PHOENIX_GIT_AGENTS',
+  llm: 'PHOENIX_LLM_ROUTERS',
+  obsidian: 'PHOENIX_OBSIDIAN_AGENTS',
+} as const satisfies Record<AgentPool, keyof z.infer<typeof optionsSchema>>;
 
 export type StackOptions = z.infer<typeof optionsSchema>;
 
@@ -36,17 +44,15 @@ const OFFSET = {
   redis: 0,
   sentinel: 5,
   orchestrator: 10,
-  gitAgent: 20,
-  obsidianAgent: 30,
-  llmRouter: 40,
+  /** Each pool's instances. */
+  agents: { git: 20, obsidian: 30, llm: 40 },
   llmSimulator: 50,
   lbHttps: 60,
   lbStats: 61,
   lbPeer: 62,
   servicesProxyStats: 63,
-  poolGit: 64,
-  poolObsidian: 65,
-  poolLlm: 66,
+  /** Each pool's Service stand-in on the services proxy. */
+  pool: { git: 64, obsidian: 65, llm: 66 },
   redisExporter: 70,
   sentinelExporter: 75,
   prometheus: 80,
@@ -60,6 +66,9 @@ export const SENTINEL_COUNT = 3;
 export const SIMULATOR_COUNT = 2;
 /** Each node's index, 1-based, as used in process names (`orchestrator-2`). */
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+const byPool = <T>(fn: (pool: AgentPool) => T) =>
+  Object.fromEntries(AGENT_POOLS.map((p) => [p, fn(p)])) as Record<AgentPool, T>;
 
 export function layout(o: StackOptions) {
   const port = (offset: number, index = 1) => o.PHOENIX_PORT_BASE + offset + index - 1;
@@ -81,9 +90,7 @@ export function layout(o: StackOptions) {
       redis: range(REDIS_COUNT).map((i) => port(OFFSET.redis, i)),
       sentinel: range(SENTINEL_COUNT).map((i) => port(OFFSET.sentinel, i)),
       orchestrator: range(o.PHOENIX_ORCHESTRATORS).map((i) => port(OFFSET.orchestrator, i)),
-      gitAgent: range(o.PHOENIX_GIT_AGENTS).map((i) => port(OFFSET.gitAgent, i)),
-      obsidianAgent: range(o.PHOENIX_OBSIDIAN_AGENTS).map((i) => port(OFFSET.obsidianAgent, i)),
-      llmRouter: range(o.PHOENIX_LLM_ROUTERS).map((i) => port(OFFSET.llmRouter, i)),
+      agents: byPool((p) => range(o[POOL_COUNT[p]]).map((i) => port(OFFSET.agents[p], i))),
       llmSimulator: range(SIMULATOR_COUNT).map((i) => port(OFFSET.llmSimulator, i)),
       redisExporter: range(REDIS_COUNT).map((i) => port(OFFSET.redisExporter, i)),
       sentinelExporter: port(OFFSET.sentinelExporter),
@@ -91,7 +98,7 @@ export function layout(o: StackOptions) {
       lbStats: port(OFFSET.lbStats),
       lbPeer: port(OFFSET.lbPeer),
       servicesProxyStats: port(OFFSET.servicesProxyStats),
-      pool: { git: port(OFFSET.poolGit), obsidian: port(OFFSET.poolObsidian), llm: port(OFFSET.poolLlm) },
+      pool: byPool((p) => port(OFFSET.pool[p])),
       prometheus: port(OFFSET.prometheus),
       alertmanager: port(OFFSET.alertmanager),
       pushgateway: port(OFFSET.pushgateway),

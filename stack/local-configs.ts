@@ -8,12 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { FILES, fromRoot } from '../platform/files.ts';
+import { POOL_LIST } from '../platform/pools.ts';
+import { JOBS, ORCHESTRATOR } from '../platform/workloads.ts';
 import { HOST, ROOT, type Layout } from './layout.ts';
 import { renderHaproxy, renderRedis, renderSentinel } from './render.ts';
 
-export const RULES_FILE = path.join(ROOT, 'alerts', 'generated', 'phoenix-orch.rules.yaml');
-export const DRILL_RULES_FILE = path.join(ROOT, 'alerts', 'generated', 'phoenix-orch.drill.rules.yaml');
-export const SHARED_ENV_FILE = path.join(ROOT, 'kustomize', 'base', 'config', 'phoenix.env');
+export const RULES_FILE = fromRoot(FILES.rules);
+export const DRILL_RULES_FILE = fromRoot(FILES.drillRules);
+export const SHARED_ENV_FILE = fromRoot(FILES.sharedEnv);
 
 /** KEY=VALUE lines with # comments: the same env file the Kubernetes ConfigMap is generated from. */
 export function readSharedEnv(file = SHARED_ENV_FILE): Record<string, string> {
@@ -152,18 +155,9 @@ function writeLoadBalancer(l: Layout): void {
   );
 }
 
-/** Pool name -> process name prefix and ports, shared by the Service stand-in and the process list. */
+/** Each pool's facts with its local ports: the Service stand-in's, and its instances'. */
 export function pools(l: Layout) {
-  return [
-    { pool: 'git', service: 'git-agent', port: l.ports.pool.git, members: l.ports.gitAgent },
-    {
-      pool: 'obsidian',
-      service: 'obsidian-agent',
-      port: l.ports.pool.obsidian,
-      members: l.ports.obsidianAgent,
-    },
-    { pool: 'llm', service: 'llm-router', port: l.ports.pool.llm, members: l.ports.llmRouter },
-  ] as const;
+  return POOL_LIST.map((p) => ({ ...p, port: l.ports.pool[p.pool], members: l.ports.agents[p.pool] }));
 }
 
 /**
@@ -210,6 +204,24 @@ const target = (port: number, pod: string, extra: Record<string, string> = {}) =
   labels: { pod, ...extra },
 });
 
+type Relabel = {
+  source_labels?: string[];
+  regex?: string;
+  action?: string;
+  target_label?: string;
+  replacement?: string;
+};
+
+/** One scrape job of the local Prometheus (the fields it uses). */
+export interface ScrapeConfig {
+  job_name: string;
+  metrics_path?: string;
+  honor_labels?: boolean;
+  static_configs: Array<{ targets: string[]; labels: Record<string, string> }>;
+  relabel_configs?: Relabel[];
+  metric_relabel_configs?: Relabel[];
+}
+
 /** The local Prometheus: the seed's 6.2 job (kept to `orchestrator_.*`) and one job per other component. */
 export function prometheusConfig(l: Layout, drill: boolean) {
   const rules = drill ? DRILL_RULES_FILE : RULES_FILE;
@@ -220,22 +232,24 @@ export function prometheusConfig(l: Layout, drill: boolean) {
     alerting: { alertmanagers: [{ static_configs: [{ targets: [`${HOST}:${l.ports.alertmanager}`] }] }] },
     scrape_configs: [
       {
-        job_name: 'master-orchestrator',
+        job_name: JOBS.orchestrator,
         static_configs: l.ports.orchestrator.map((p, i) => target(p, `orchestrator-${i + 1}`)),
-        metric_relabel_configs: [{ source_labels: ['__name__'], regex: 'orchestrator_.*', action: 'keep' }],
+        metric_relabel_configs: [
+          { source_labels: ['__name__'], regex: `${ORCHESTRATOR.metricPrefix}.*`, action: 'keep' },
+        ],
       },
       ...byPool.map((p) => ({
-        job_name: p.service,
+        job_name: p.job,
         static_configs: p.members.map((port, i) => target(port, `${p.service}-${i + 1}`)),
       })),
       {
-        job_name: 'redis',
+        job_name: JOBS.redis,
         static_configs: l.ports.redisExporter.map((p, i) =>
           target(p, `redis-${i + 1}`, { instance: `${HOST}:${l.ports.redis[i]}` }),
         ),
       },
       {
-        job_name: 'redis-sentinel',
+        job_name: JOBS.redisSentinel,
         metrics_path: '/scrape',
         static_configs: l.ports.sentinel.map((p, i) => ({
           targets: [`redis://${HOST}:${p}`],
@@ -247,16 +261,16 @@ export function prometheusConfig(l: Layout, drill: boolean) {
           { target_label: '__address__', replacement: `${HOST}:${l.ports.sentinelExporter}` },
         ],
       },
-      { job_name: 'haproxy', static_configs: [target(l.ports.lbStats, 'load-balancer')] },
+      { job_name: JOBS.haproxy, static_configs: [target(l.ports.lbStats, 'load-balancer')] },
       { job_name: 'services-proxy', static_configs: [target(l.ports.servicesProxyStats, 'services-proxy')] },
       {
-        job_name: 'pushgateway',
+        job_name: JOBS.pushgateway,
         honor_labels: true,
         static_configs: [target(l.ports.pushgateway, 'pushgateway')],
       },
       { job_name: 'prometheus', static_configs: [target(l.ports.prometheus, 'prometheus')] },
       { job_name: 'alertmanager', static_configs: [target(l.ports.alertmanager, 'alertmanager')] },
-    ],
+    ] satisfies ScrapeConfig[] as ScrapeConfig[],
   };
 }
 

@@ -7,20 +7,23 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FILES, fromRoot, ROOT } from '../platform/files.ts';
+import { MAX_CONNECTIONS } from '../platform/limits.ts';
+import { PORTS } from '../platform/ports.ts';
+import { NAMESPACE, ORCHESTRATOR, REDIS } from '../platform/workloads.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TEMPLATES = path.join(ROOT, 'stack', 'templates');
-export const KUBERNETES_CONFIG_DIR = path.join(ROOT, 'kustomize', 'generated', 'config');
+export const KUBERNETES_CONFIG_DIR = fromRoot(FILES.kubernetesConfig);
 
 /** The settings both targets share: one place for each. */
 export const shared = {
-  masterName: 'phoenix',
+  masterName: REDIS.masterName,
   sentinelQuorum: 2,
   /** A primary silent this long is subjectively down; with quorum, failover starts (goal: writes back < 5 s). */
   sentinelDownAfterMs: 1500,
   sentinelFailoverTimeoutMs: 10000,
-  /** The seed's per-instance connection limit (2.2); excess connections queue at the load balancer. */
-  orchestratorMaxConn: 1000,
+  /** The seed's per-instance connection limit; excess connections queue at the load balancer. */
+  orchestratorMaxConn: MAX_CONNECTIONS,
   lbGlobalMaxConn: 8000,
   localPeer: 'phoenix-lb',
 } as const;
@@ -125,16 +128,16 @@ export function renderSentinel(v: SentinelValues): string {
  * the Redis password from its Secret) by the init step that kustomize/base sets up.
  */
 export const kubernetes = {
-  namespace: 'phoenix-orch',
-  redisPort: 6379,
-  sentinelPort: 26379,
-  httpsPort: 8443,
-  statsPort: 8404,
-  orchestratorPort: 8080,
+  namespace: NAMESPACE,
+  redisPort: PORTS.redis,
+  sentinelPort: PORTS.sentinel,
+  httpsPort: PORTS.loadBalancerHttps,
+  statsPort: PORTS.loadBalancerStats,
+  orchestratorPort: PORTS.orchestrator,
   /** server-template slots: the most orchestrator pods the load balancer can address (HPA maximum). */
   orchestratorSlots: 20,
-  redisHeadless: 'redis-headless',
-  orchestratorHeadless: 'master-orchestrator-headless',
+  redisHeadless: REDIS.headlessService,
+  orchestratorHeadless: ORCHESTRATOR.headlessService,
 };
 
 const svc = (name: string) => `${name}.${kubernetes.namespace}.svc.cluster.local`;
@@ -181,7 +184,7 @@ export function kubernetesConfigs(): Record<string, string> {
       announceHost: '@ANNOUNCE_HOST@',
       primaryHost: `redis-0.${svc(kubernetes.redisHeadless)}`,
       primaryPort: kubernetes.redisPort,
-      auth: 'sentinel auth-pass phoenix @REDIS_PASSWORD@',
+      auth: `sentinel auth-pass ${REDIS.masterName} @REDIS_PASSWORD@`,
     }),
   };
 }

@@ -10,6 +10,8 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readlinkSync,
+  realpathSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -43,10 +45,44 @@ export interface RunningProcess extends ProcessSpec {
   startedAt: string;
 }
 
+/**
+ * The process a stack belongs to (a test run, a benchmark: PHOENIX_STACK_OWNER names its pid), by pid
+ * and kernel start time, so a recycled pid is not mistaken for it. Absent: started by hand.
+ */
+export interface StackOwner {
+  pid: number;
+  startTime: string;
+}
+
 export interface StackState {
   startedAt: string;
+  owner?: StackOwner;
   processes: Record<string, RunningProcess>;
 }
+
+/** The kernel's start time of `pid` (field 22 of /proc/<pid>/stat), or undefined when it does not exist. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The owner PHOENIX_STACK_OWNER names (a live pid), or undefined when unset. */
+export function ownerFromEnv(env: NodeJS.ProcessEnv = process.env): StackOwner | undefined {
+  const raw = env['PHOENIX_STACK_OWNER'];
+  if (!raw) return undefined;
+  const pid = Number(raw);
+  const startTime = Number.isInteger(pid) && pid > 0 ? startTimeOf(pid) : undefined;
+  if (startTime === undefined) throw new Error(`PHOENIX_STACK_OWNER=${raw} is not a running process`);
+  return { pid, startTime };
+}
+
+export const ownerAlive = (o: StackOwner) => startTimeOf(o.pid) === o.startTime;
+export const sameOwner = (a: StackOwner | undefined, b: StackOwner | undefined) =>
+  a?.pid === b?.pid && a?.startTime === b?.startTime;
 
 export function readState(l: Layout): StackState | undefined {
   try {
@@ -80,6 +116,22 @@ export function isRunning(pid: number, command: string): boolean {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     // Redis rewrites its title ("redis-server 127.0.0.1:6379"), so match the program name within it.
     return argv.some((a) => path.basename(a.split(' ')[0] ?? '') === program);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `p` is still a process this stack folder started: running `p.command` (isRunning) and with
+ * its working directory inside the folder (the supervisor starts every process there; Redis moves into
+ * its data folder below it). A pid recycled by anything else fails one or the other.
+ */
+export function startedHere(p: RunningProcess, l: Layout): boolean {
+  if (!isRunning(p.pid, p.command)) return false;
+  try {
+    const cwd = readlinkSync(`/proc/${p.pid}/cwd`);
+    const dir = realpathSync(l.dir);
+    return cwd === dir || cwd.startsWith(`${dir}${path.sep}`);
   } catch {
     return false;
   }

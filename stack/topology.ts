@@ -5,16 +5,17 @@
  * (the LLM provider simulator, a Service proxy for the agent pools).
  */
 import path from 'node:path';
+import { cpuCores, memoryBytes, RESOURCES } from '../platform/limits.ts';
+import { ORCHESTRATOR } from '../platform/workloads.ts';
 import { HOST, ROOT, type Layout } from './layout.ts';
 import { apiKey, confFile, lbMasterSocket, pools, readSharedEnv } from './local-configs.ts';
 import type { ProcessSpec } from './supervisor.ts';
 
-const GiB = 1024 ** 3;
-/** The seed's per-instance limits (4.1, 4.2), reported by the services as if set by Kubernetes. */
-const LIMITS = {
-  orchestrator: { CPU_LIMIT: '2', MEMORY_LIMIT: String(4 * GiB) },
-  agent: { CPU_LIMIT: '1', MEMORY_LIMIT: String(2 * GiB) },
-};
+/** The seed's per-instance limits, reported by the services as if set by Kubernetes. */
+const limits = (l: { cpu: string; memory: string }) => ({
+  CPU_LIMIT: String(cpuCores(l.cpu)),
+  MEMORY_LIMIT: String(memoryBytes(l.memory)),
+});
 export const SIMULATOR_API_KEY = 'local-simulator-key';
 
 const health = (port: number, p = '/health') => ({
@@ -161,12 +162,11 @@ export function processSpecs(l: Layout, node = process.execPath): ProcessSpec[] 
     obsidian: { OBSIDIAN_VAULT_PATH: path.join(l.data, 'vault') },
     llm: { LLM_PROVIDERS: providers, SIM_PROVIDER_KEY: SIMULATOR_API_KEY },
   };
-  const entries = { git: 'git-agent', obsidian: 'obsidian-agent', llm: 'llm-router' } as const;
   for (const p of pools(l)) {
     p.members.forEach((port, i) =>
       specs.push(
-        service(`${p.service}-${i + 1}`, p.service, `services/${entries[p.pool]}/main.ts`, port, 6, {
-          ...LIMITS.agent,
+        service(`${p.service}-${i + 1}`, p.service, p.entry, port, 6, {
+          ...limits(RESOURCES.agent.limits),
           AGENT_ADVERTISE_URL: `http://${HOST}:${port}`,
           ...agentEnv[p.pool],
         }),
@@ -186,12 +186,10 @@ export function processSpecs(l: Layout, node = process.execPath): ProcessSpec[] 
   const key = apiKey(l);
   l.ports.orchestrator.forEach((port, i) =>
     specs.push(
-      service(`orchestrator-${i + 1}`, 'orchestrator', 'services/orchestrator/main.ts', port, 8, {
-        ...LIMITS.orchestrator,
+      service(`orchestrator-${i + 1}`, 'orchestrator', ORCHESTRATOR.entry, port, 8, {
+        ...limits(RESOURCES.orchestrator.limits),
         API_KEYS: key,
-        AGENT_GIT_URL: `http://${HOST}:${l.ports.pool.git}`,
-        AGENT_OBSIDIAN_URL: `http://${HOST}:${l.ports.pool.obsidian}`,
-        AGENT_LLM_URL: `http://${HOST}:${l.ports.pool.llm}`,
+        ...Object.fromEntries(pools(l).map((p) => [p.urlEnv, `http://${HOST}:${p.port}`])),
       }),
     ),
   );

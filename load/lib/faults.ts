@@ -5,6 +5,9 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { POOL_LIST } from '../../platform/pools.ts';
+import { PORTS } from '../../platform/ports.ts';
+import { LOAD_BALANCER, NAMESPACE, ORCHESTRATOR, REDIS } from '../../platform/workloads.ts';
 import { backendServers, sentinelPrimary } from '../../stack/control.ts';
 import { layout, loadOptions } from '../../stack/layout.ts';
 import { isRunning } from '../../stack/supervisor.ts';
@@ -30,16 +33,15 @@ export interface FaultRecord {
   kubectl?: string;
 }
 
-const NS = 'phoenix-orch';
+const NS = NAMESPACE;
 /** Deployments and StatefulSets of kustomize/base, by local role. */
 const WORKLOAD: Record<string, string> = {
-  orchestrator: 'deployment/master-orchestrator',
-  'git-agent': 'deployment/git-agent',
-  'obsidian-agent': 'deployment/obsidian-agent',
-  'llm-router': 'deployment/llm-router',
-  redis: 'statefulset/redis',
-  'load-balancer': 'deployment/haproxy',
+  orchestrator: ORCHESTRATOR.workload,
+  ...Object.fromEntries(POOL_LIST.map((p) => [p.service, p.workload])),
+  redis: REDIS.workload,
+  'load-balancer': LOAD_BALANCER.workload,
 };
+const sentinelCli = `redis-cli -p ${PORTS.sentinel} SENTINEL`;
 
 /**
  * Each role's process as a node sees it. The images are distroless (no shell, no kill) and PID 1 of a
@@ -48,9 +50,7 @@ const WORKLOAD: Record<string, string> = {
  */
 const PROCESS: Record<string, string> = {
   orchestrator: 'dist/services/orchestrator/main.js',
-  'git-agent': 'dist/services/git-agent/main.js',
-  'obsidian-agent': 'dist/services/obsidian-agent/main.js',
-  'llm-router': 'dist/services/llm-router/main.js',
+  ...Object.fromEntries(POOL_LIST.map((p) => [p.service, `dist/services/${p.service}/main.js`])),
   redis: 'redis-server',
   sentinel: 'redis-sentinel',
   'load-balancer': 'haproxy',
@@ -62,7 +62,7 @@ export function kubectlEquivalent(step: FaultStep): string {
   const role = (name: string) => (name === 'redis-primary' ? 'redis' : name.replace(/-\d+$/, ''));
   const pod = (name: string) =>
     name === 'redis-primary'
-      ? '$(the primary: kubectl -n phoenix-orch exec redis-0 -c sentinel -- redis-cli -p 26379 SENTINEL get-master-addr-by-name phoenix)'
+      ? `$(the primary: ${k} exec redis-0 -c sentinel -- ${sentinelCli} get-master-addr-by-name ${REDIS.masterName})`
       : `<a ${role(name)} pod>`;
   /** A signal to the process from a debug pod on the pod's node (in the host's PID namespace). */
   const fromNode = (name: string, signal: string) =>
@@ -86,7 +86,7 @@ export function kubectlEquivalent(step: FaultStep): string {
     return `${k} rollout restart deployment/master-orchestrator && ${k} rollout status deployment/master-orchestrator`;
   }
   if ('failover' in step)
-    return `${k} exec redis-0 -c sentinel -- redis-cli -p 26379 SENTINEL failover phoenix`;
+    return `${k} exec redis-0 -c sentinel -- ${sentinelCli} failover ${REDIS.masterName}`;
   if ('pause' in step) return fromNode(step.pause, 'STOP');
   if ('resume' in step) return fromNode(step.resume, 'CONT');
   if ('drain' in step)

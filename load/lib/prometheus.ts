@@ -1,4 +1,5 @@
 /** A few Prometheus HTTP API calls (instant and range queries) for the checks and the report. */
+import { JOBS } from '../../platform/workloads.ts';
 
 export interface Sample {
   metric: Record<string, string>;
@@ -51,7 +52,7 @@ export class Prometheus {
   async waitScrapedAfter(timeMs: number, timeoutMs = 20000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const r = await this.instant('max(timestamp(up{job="master-orchestrator"}))').catch(() => []);
+      const r = await this.instant(`max(timestamp(up{job="${JOBS.orchestrator}"}))`).catch(() => []);
       if ((r[0]?.value ?? 0) * 1000 > timeMs) return;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

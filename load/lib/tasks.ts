@@ -13,7 +13,9 @@
  *   session   a conversation recorded in a session: chats and notes (a task with a session is keyed by
  *             the session's version, so each one is computed)
  */
-export type Pool = 'git' | 'llm' | 'obsidian';
+import type { AgentPool } from '../../platform/pools.ts';
+
+export type Pool = AgentPool;
 
 export interface Task {
   agent: Pool;

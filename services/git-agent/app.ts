@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createAgentService } from '../kit/agent-service.ts';
-import { client } from '../kit/metrics.ts';
+import { GIT_AGENT_METRICS } from '../../platform/metrics.ts';
+import { POOLS } from '../../platform/pools.ts';
+import { registerMetrics } from '../kit/metrics.ts';
 import { gitActions } from './actions.ts';
 import type { GitAgentConfig } from './config.ts';
-import { createGitRunner, type GitRunner } from './git.ts';
+import { createGitRunner } from './git.ts';
 import { createRepos } from './repos.ts';
 
 /** Health detail is read by the heartbeat synchronously, so it is refreshed in the background at most this often. */
@@ -50,7 +52,7 @@ export function createGitAgent(config: GitAgentConfig) {
         snapshot.repos = 0;
       }
       snapshot.checked_at = new Date().toISOString();
-      reposGauge.set(snapshot.repos);
+      agent.parts.reposGauge.set(snapshot.repos);
     })().finally(() => (refreshing = undefined));
     return refreshing;
   };
@@ -59,29 +61,24 @@ export function createGitAgent(config: GitAgentConfig) {
     return snapshot;
   };
 
-  // The service's registry exists only once the agent is created, and the actions need the runner:
-  // build the agent with actions that reach the runner through this holder.
-  const holder: { git?: GitRunner } = {};
-  const git: GitRunner = { run: (call) => holder.git!.run(call) };
   const agent = createAgentService({
     pool: 'git',
-    serviceName: 'git-agent',
+    serviceName: POOLS.git.service,
     config,
-    actions: gitActions({ config, repos, git }),
-    healthDetail: () => ({ ...current() }),
-  });
-  const registry = agent.service.metrics.registry;
-  holder.git = createGitRunner({
-    reposRoot: repos.root,
-    timeoutMs: config.GIT_TIMEOUT_MS,
-    maxBytes: config.GIT_MAX_OUTPUT_BYTES,
-    maxConcurrent: config.GIT_MAX_CONCURRENT,
-    registry,
-  });
-  const reposGauge = new client.Gauge({
-    name: 'agent_git_repos',
-    help: 'Repositories found under GIT_REPOS_ROOT at the last health check.',
-    registers: [registry],
+    build: ({ registry }) => {
+      const git = createGitRunner({
+        reposRoot: repos.root,
+        timeoutMs: config.GIT_TIMEOUT_MS,
+        maxBytes: config.GIT_MAX_OUTPUT_BYTES,
+        maxConcurrent: config.GIT_MAX_CONCURRENT,
+        registry,
+      });
+      return {
+        actions: gitActions({ config, repos, git }),
+        healthDetail: () => ({ ...current() }),
+        reposGauge: registerMetrics({ repos: GIT_AGENT_METRICS.repos }, registry).repos,
+      };
+    },
   });
   agent.service.health.register('repos_root', true, () => {
     const s = current();

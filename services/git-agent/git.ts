@@ -1,5 +1,6 @@
 import { execFile, type ExecFileException } from 'node:child_process';
-import { client, LATENCY_BUCKETS } from '../kit/metrics.ts';
+import { GIT_AGENT_METRICS } from '../../platform/metrics.ts';
+import { registerMetrics, type client } from '../kit/metrics.ts';
 import { Problem, unavailable } from '../kit/problem.ts';
 
 export interface GitResult {
@@ -68,31 +69,11 @@ export function createGitRunner(opts: {
   maxConcurrent: number;
   registry: client.Registry;
 }) {
-  const registers = [opts.registry];
-  const commands = new client.Counter({
-    name: 'agent_git_commands_total',
-    help: 'git commands run, by subcommand and outcome (ok, failed, timeout, truncated, aborted, busy).',
-    labelNames: ['command', 'outcome'] as const,
-    registers,
-  });
-  const duration = new client.Histogram({
-    name: 'agent_git_command_duration_seconds',
-    help: 'git command latency, by subcommand.',
-    labelNames: ['command'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const truncations = new client.Counter({
-    name: 'agent_git_output_truncations_total',
-    help: 'git outputs cut at the output cap (the answer reports `truncated`), by subcommand.',
-    labelNames: ['command'] as const,
-    registers,
-  });
-  const inFlight = new client.Gauge({
-    name: 'agent_git_commands_in_flight',
-    help: 'git processes running now (bounded by GIT_MAX_CONCURRENT).',
-    registers,
-  });
+  const m = GIT_AGENT_METRICS;
+  const { commands, duration, truncations, inFlight } = registerMetrics(
+    { commands: m.commands, duration: m.commandDuration, truncations: m.truncations, inFlight: m.inFlight },
+    opts.registry,
+  );
   const env = gitEnvironment(opts.reposRoot);
   let running = 0;
 

@@ -9,9 +9,6 @@
  * counted against the pool's circuit breaker), 5xx or 503 when the agent is.
  */
 
-export const AGENT_POOLS = ['git', 'llm', 'obsidian'] as const;
-export type AgentPool = (typeof AGENT_POOLS)[number];
-
 export interface ActionDescriptor {
   name: string;
   description: string;

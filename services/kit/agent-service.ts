@@ -1,22 +1,25 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { ACTION_NAME, type ActionDescriptor, type AgentPool } from './agent-contract.ts';
+import type { AgentPool } from '../../platform/pools.ts';
+import { PORTS } from '../../platform/ports.ts';
+import { AGENT_METRICS, METRIC_PREFIX } from '../../platform/metrics.ts';
+import { ACTION_NAME, type ActionDescriptor } from './agent-contract.ts';
 import { baseConfigSchema, int } from './config.ts';
-import { startHeartbeat } from './heartbeat.ts';
-import { redisKeys } from './keys.ts';
-import { client, LATENCY_BUCKETS } from './metrics.ts';
+import { redisKeys } from '../../platform/redis-keys.ts';
+import { heartbeatSettings, startHeartbeat } from './heartbeat.ts';
+import type { Logger } from './logger.ts';
+import { registerMetrics, type client } from './metrics.ts';
 import { Problem, badRequest, notFound } from './problem.ts';
 import { closeRedis, createRedis, type Redis } from './redis.ts';
 import { Service } from './service.ts';
 
 export const agentConfigSchema = baseConfigSchema.extend({
-  PORT: int(9000, 0, 65535).describe('Agent HTTP port.'),
+  PORT: int(PORTS.agent, 0, 65535).describe('Agent HTTP port.'),
   AGENT_ADVERTISE_URL: z
     .string()
     .optional()
     .describe('URL this instance reports in its heartbeat (informational).'),
-  HEARTBEAT_INTERVAL_MS: int(2000, 100, 60000).describe('How often an agent reports its health to Redis.'),
-  HEARTBEAT_TTL_MS: int(6000, 300, 600000).describe('How long one heartbeat stays valid.'),
+  ...heartbeatSettings,
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 
@@ -47,47 +50,60 @@ const actionRequestSchema = z.strictObject({
   version: z.string().max(1024).optional(),
 });
 
+/** What an agent's actions are built from: the service's registry (labelled with the pool), logger and Redis. */
+export interface AgentDeps {
+  registry: client.Registry;
+  log: Logger;
+  /** The command connection, when Redis is configured. */
+  redis: Redis | undefined;
+}
+
+/** What an agent is made of besides the kit: its actions, and what it adds to its heartbeat. */
+export interface AgentParts {
+  actions: AgentAction[];
+  /** Extra health detail reported in the heartbeat. */
+  healthDetail?: () => Record<string, unknown>;
+}
+
 /**
  * An agent pool instance: the service kit plus the agent contract (GET /v1/actions,
  * POST /v1/actions/{name}, POST /v1/actions/{name}/resolve), input validation before any work,
- * `agent_*` metrics labelled with the pool, and a heartbeat to Redis.
+ * `agent_*` metrics labelled with the pool, and a heartbeat to Redis. `build` makes the agent's parts
+ * from the service's registry, logger and Redis; whatever else it returns is handed back as `parts`.
  */
-export function createAgentService(opts: {
+export function createAgentService<P extends AgentParts>(opts: {
   pool: AgentPool;
   serviceName: string;
   config: AgentConfig;
-  actions: AgentAction[];
-  /** Extra health detail and status reported in the heartbeat. */
-  healthDetail?: () => Record<string, unknown>;
+  build: (deps: AgentDeps) => P;
 }) {
   const { config, pool } = opts;
   const service = new Service({
     name: opts.serviceName,
-    metricPrefix: 'agent_',
+    metricPrefix: METRIC_PREFIX.agent,
     config,
     metricLabels: { pool },
   });
-  const registers = [service.metrics.registry];
-  const actionCalls = new client.Counter({
-    name: 'agent_actions_total',
-    help: 'Actions run, by action and outcome (success, invalid_input, client_error, error).',
-    labelNames: ['action', 'outcome'] as const,
-    registers,
-  });
-  const actionDuration = new client.Histogram({
-    name: 'agent_action_duration_seconds',
-    help: 'Action latency, by action and outcome.',
-    labelNames: ['action', 'outcome'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-
+  const registry = service.metrics.registry;
+  const { actions: actionCalls, actionDuration } = registerMetrics(AGENT_METRICS, registry);
+  const redis =
+    config.REDIS_URL || config.REDIS_SENTINELS
+      ? createRedis(config, 'command', service.log, `${pool}:${config.INSTANCE_ID}`)
+      : undefined;
+  if (redis) service.watchRedis(redis);
+  let parts: P;
   const actions = new Map<string, AgentAction>();
-  for (const action of opts.actions) {
-    if (!ACTION_NAME.test(action.name)) throw new Error(`bad action name ${action.name}`);
-    actions.set(action.name, action);
+  try {
+    parts = opts.build({ registry, log: service.log, redis });
+    for (const action of parts.actions) {
+      if (!ACTION_NAME.test(action.name)) throw new Error(`bad action name ${action.name}`);
+      actions.set(action.name, action);
+    }
+  } catch (err) {
+    if (redis) void closeRedis(redis);
+    throw err;
   }
-  const catalogue: ActionDescriptor[] = opts.actions.map((a) => ({
+  const catalogue: ActionDescriptor[] = parts.actions.map((a) => ({
     name: a.name,
     description: a.description,
     input_schema: z.toJSONSchema(a.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
@@ -167,15 +183,7 @@ export function createAgentService(opts: {
   });
   service.finish();
 
-  let redis: Redis | undefined;
   let heartbeat: ReturnType<typeof startHeartbeat> | undefined;
-  if (config.REDIS_URL || config.REDIS_SENTINELS) {
-    redis = createRedis(config, 'command', service.log, `${pool}:${config.INSTANCE_ID}`);
-    service.health.register('redis', false, () => ({
-      ok: redis!.status === 'ready',
-      detail: { status: redis!.status },
-    }));
-  }
   service.onShutdown('leave the pool', async () => {
     await heartbeat?.stop();
   });
@@ -186,6 +194,7 @@ export function createAgentService(opts: {
   return {
     service,
     app: service.app,
+    parts,
     async start(port = config.PORT, host = config.HOST) {
       const server = await service.listen(port, host);
       const address = server.address();
@@ -202,7 +211,7 @@ export function createAgentService(opts: {
           report: () => ({
             status: service.health.draining ? 'draining' : 'ok',
             url: config.AGENT_ADVERTISE_URL ?? `http://${host}:${bound}`,
-            ...(opts.healthDetail ? { detail: opts.healthDetail() } : {}),
+            ...(parts.healthDetail ? { detail: parts.healthDetail() } : {}),
           }),
         });
         // Report "draining" at once, so orchestrators count this instance out before it stops.

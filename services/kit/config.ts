@@ -1,5 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { MAX_CONNECTIONS } from '../../platform/limits.ts';
+import { REDIS } from '../../platform/workloads.ts';
 
 /** Thrown when the environment does not describe a runnable service; names every bad variable. */
 export class ConfigError extends Error {
@@ -47,7 +49,7 @@ export const baseConfigSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('pino log level.'),
-  MAX_CONNECTIONS: int(1000, 1, 100000).describe(
+  MAX_CONNECTIONS: int(MAX_CONNECTIONS, 1, 100000).describe(
     'Concurrent client connections accepted; more are answered 503 and closed (the seed 2.2 limit).',
   ),
   BODY_LIMIT_BYTES: int(1048576, 1024, 64 * 1048576).describe(
@@ -73,7 +75,7 @@ export const baseConfigSchema = z.object({
   REDIS_SENTINELS: hostPorts
     .optional()
     .describe('Sentinels as `host:port,host:port` (production); with `REDIS_MASTER_NAME`.'),
-  REDIS_MASTER_NAME: z.string().min(1).default('phoenix').describe('Sentinel master name.'),
+  REDIS_MASTER_NAME: z.string().min(1).default(REDIS.masterName).describe('Sentinel master name.'),
   REDIS_PASSWORD: z.string().optional().describe('Redis password (from a Secret).'),
   REDIS_SENTINEL_PASSWORD: z.string().optional().describe('Sentinel password, if Sentinels require one.'),
   REDIS_KEY_PREFIX: z

@@ -1,6 +1,23 @@
+import { HEARTBEAT } from '../../platform/limits.ts';
+import type { RedisKeys } from '../../platform/redis-keys.ts';
+import { int } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Redis } from './redis.ts';
-import type { RedisKeys } from './keys.ts';
+
+/**
+ * Agent heartbeats in Redis, both sides: agents write them (`startHeartbeat`), orchestrators read a
+ * pool's live and healthy instances from them (`readPoolHealth`). Both read the same TTL setting.
+ */
+
+/** The settings: agents read both, orchestrators the TTL. */
+export const heartbeatSettings = {
+  HEARTBEAT_INTERVAL_MS: int(HEARTBEAT.intervalMs, 100, 60000).describe(
+    'How often an agent reports its health to Redis.',
+  ),
+  HEARTBEAT_TTL_MS: int(HEARTBEAT.ttlMs, 300, 600000).describe(
+    'How long one agent heartbeat stays valid: an agent whose last heartbeat is older counts as gone.',
+  ),
+};
 
 export interface AgentHealthReport {
   status: 'ok' | 'degraded' | 'draining';
@@ -70,4 +87,24 @@ export function startHeartbeat(opts: {
         .catch(() => undefined);
     },
   };
+}
+
+/**
+ * A pool's instances seen within `ttlMs` (their heartbeats), and how many of them last reported `ok`.
+ * Throws what Redis throws.
+ */
+export async function readPoolHealth(
+  redis: Redis,
+  keys: RedisKeys,
+  pool: string,
+  ttlMs: number,
+): Promise<{ instances: number; healthy: number }> {
+  const instances = await redis.zrangebyscore(keys.agentInstances(pool), Date.now() - ttlMs, '+inf');
+  if (instances.length === 0) return { instances: 0, healthy: 0 };
+  const reports = await redis.mget(...instances.map((i) => keys.agentHealth(pool, i)));
+  let healthy = 0;
+  for (const raw of reports) {
+    if (raw && (JSON.parse(raw) as AgentHealthReport).status === 'ok') healthy += 1;
+  }
+  return { instances: instances.length, healthy };
 }

@@ -10,6 +10,7 @@ import { createAccessLogger, createLogger, type Logger } from './logger.ts';
 import { createBaseMetrics, type BaseMetrics } from './metrics.ts';
 import { Problem, notFound, rawProblemResponse, sendProblem } from './problem.ts';
 import { jsonBody } from './body.ts';
+import type { Redis } from './redis.ts';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -123,6 +124,21 @@ export class Service {
 
   onShutdown(name: string, run: () => Promise<void> | void): void {
     this.shutdownSteps.push({ name, run });
+  }
+
+  /**
+   * Watches the service's command connection to Redis: the `redis` health check (not needed for
+   * readiness: without Redis a service works degraded) and the `<prefix>redis_connected` gauge.
+   */
+  watchRedis(redis: Redis, detail: () => Record<string, unknown> = () => ({})): void {
+    const connected = this.metrics.redisUp;
+    connected.set(redis.status === 'ready' ? 1 : 0);
+    redis.on('ready', () => connected.set(1));
+    redis.on('close', () => connected.set(0));
+    this.health.register('redis', false, () => ({
+      ok: redis.status === 'ready',
+      detail: { status: redis.status, ...detail() },
+    }));
   }
 
   /** The route template a request matched, or would have matched had auth or validation not stopped it. */

@@ -59,8 +59,7 @@ export const isDeterministic = (input: ChatInput) => input.cache ?? input.temper
 /** The same constant for every deterministic request. */
 export const DETERMINISTIC_VERSION = 'deterministic';
 
-/** `router` is read per call: the router is built after the service whose metrics and logger it uses. */
-export function llmActions(providers: ProviderConfig[], router: () => LlmRouter, cacheTtlSeconds: number) {
+export function llmActions(providers: ProviderConfig[], router: LlmRouter, cacheTtlSeconds: number) {
   const models = [...new Set(providers.flatMap((p) => p.models))];
   const chatInput = chatInputSchema(models as [string, ...string[]]);
   return [
@@ -78,7 +77,7 @@ export function llmActions(providers: ProviderConfig[], router: () => LlmRouter,
       resolve: async (input) => (isDeterministic(input) ? DETERMINISTIC_VERSION : `nonce-${randomUUID()}`),
       run: async (input, ctx) => {
         const { cache: _cache, stream: _stream, ...request } = input;
-        return router().chat(input.model, request, ctx);
+        return router.chat(input.model, request, ctx);
       },
     }),
     defineAction({
@@ -89,9 +88,7 @@ export function llmActions(providers: ProviderConfig[], router: () => LlmRouter,
       ttl_seconds: 0,
       run: async () => ({
         object: 'list',
-        data: router()
-          .models()
-          .map((m) => ({ id: m.id, object: 'model', providers: m.providers })),
+        data: router.models().map((m) => ({ id: m.id, object: 'model', providers: m.providers })),
       }),
     }),
   ];

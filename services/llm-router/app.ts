@@ -1,3 +1,4 @@
+import { POOLS } from '../../platform/pools.ts';
 import { createAgentService } from '../kit/agent-service.ts';
 import { llmActions } from './actions.ts';
 import type { LlmRouterConfig } from './config.ts';
@@ -6,21 +7,20 @@ import { LlmRouter } from './router.ts';
 
 /** The LLM router pool (`agent: "llm"`): the agent kit with the `chat` and `models` actions. */
 export function createLlmRouter(config: LlmRouterConfig) {
-  // The router needs the service's registry and logger, and the service needs the actions first.
-  const built: { router?: LlmRouter } = {};
   const agent = createAgentService({
     pool: 'llm',
-    serviceName: 'llm-router',
+    serviceName: POOLS.llm.service,
     config,
-    actions: llmActions(config.providers, () => built.router!, config.LLM_CACHE_TTL_SECONDS),
-    healthDetail: () => ({ providers: built.router?.health() ?? {} }),
+    build: ({ registry, log }) => {
+      const router = new LlmRouter(config, createRouterMetrics(registry), log);
+      return {
+        router,
+        actions: llmActions(config.providers, router, config.LLM_CACHE_TTL_SECONDS),
+        healthDetail: () => ({ providers: router.health() }),
+      };
+    },
   });
-  const router = new LlmRouter(
-    config,
-    createRouterMetrics(agent.service.metrics.registry),
-    agent.service.log,
-  );
-  built.router = router;
+  const { router } = agent.parts;
   agent.service.onShutdown('close provider connections', () => router.close());
   return Object.assign(agent, { router });
 }

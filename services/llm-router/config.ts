@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentConfigSchema } from '../kit/agent-service.ts';
+import { breakerConfig } from '../kit/breaker.ts';
 import { ConfigError, int, loadConfig } from '../kit/config.ts';
 import { parseProviders, type ProviderConfig } from './providers.ts';
 
@@ -23,16 +24,7 @@ export const llmRouterConfigSchema = agentConfigSchema.extend({
   LLM_RETRY_AFTER_MAX_MS: int(10000, 0, 600000).describe(
     'Cap on a provider\u2019s `Retry-After`; a longer wait skips that provider for the request.',
   ),
-  LLM_BREAKER_ERROR_THRESHOLD_PERCENT: int(50, 1, 100).describe(
-    'Failure percentage in the window that opens a provider\u2019s breaker.',
-  ),
-  LLM_BREAKER_VOLUME_THRESHOLD: int(5, 1, 10000).describe(
-    'Calls to a provider in the window before its breaker may open.',
-  ),
-  LLM_BREAKER_ROLLING_WINDOW_MS: int(10000, 1000, 600000).describe('Provider breaker statistics window.'),
-  LLM_BREAKER_RESET_TIMEOUT_MS: int(10000, 100, 600000).describe(
-    'How long an open provider breaker skips the provider before letting one call through (half-open).',
-  ),
+  ...breakerConfig('LLM_', 'each provider'),
   LLM_CACHE_TTL_SECONDS: int(3600, 1, 30 * 86400).describe(
     'TTL of cached deterministic chat answers (`cache: true`, or `temperature: 0`).',
   ),

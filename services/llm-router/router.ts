@@ -1,13 +1,11 @@
-import CircuitBreaker from 'opossum';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { BreakerState } from '../../platform/metrics.ts';
+import { breakerSettings, breakerState, createBreaker, type Breaker } from '../kit/breaker.ts';
 import type { Logger } from '../kit/logger.ts';
 import { Problem } from '../kit/problem.ts';
 import type { LlmRouterConfig } from './config.ts';
 import type { RouterMetrics } from './metrics.ts';
 import { ProviderClient, ProviderError, type Completion, type FailureKind } from './provider-client.ts';
-
-type BreakerState = 'closed' | 'half_open' | 'open';
-type Breaker = CircuitBreaker<[() => Promise<Completion>], Completion>;
 
 export interface Attempt {
   provider: string;
@@ -20,10 +18,8 @@ interface Route {
   name: string;
   weight: number;
   client: ProviderClient;
-  breaker: Breaker;
+  breaker: Breaker<Completion>;
 }
-
-const stateOf = (b: Breaker): BreakerState => (b.opened ? 'open' : b.halfOpen ? 'half_open' : 'closed');
 
 /**
  * Routes one chat request: a weighted random choice among the providers of the model whose breaker is
@@ -52,7 +48,6 @@ export class LlmRouter {
       for (const m of p.models) this.byModel.set(m, [...(this.byModel.get(m) ?? []), route]);
       return route;
     });
-    for (const r of this.routes) this.reportBreaker(r);
   }
 
   models(): Array<{ id: string; providers: string[] }> {
@@ -65,7 +60,7 @@ export class LlmRouter {
 
   health(): Record<string, { breaker: BreakerState; weight: number }> {
     return Object.fromEntries(
-      this.routes.map((r) => [r.name, { breaker: stateOf(r.breaker), weight: r.weight }]),
+      this.routes.map((r) => [r.name, { breaker: breakerState(r.breaker), weight: r.weight }]),
     );
   }
 
@@ -234,37 +229,18 @@ export class LlmRouter {
     if (Number.isFinite(o) && o > 0) this.metrics.tokensOut.inc(labels, o);
   }
 
-  private createBreaker(name: string): Breaker {
-    const c = this.config;
-    const breaker: Breaker = new CircuitBreaker((thunk: () => Promise<Completion>) => thunk(), {
-      timeout: false, // the provider client enforces the per-call timeout and the request deadline
-      errorThresholdPercentage: c.LLM_BREAKER_ERROR_THRESHOLD_PERCENT,
-      volumeThreshold: c.LLM_BREAKER_VOLUME_THRESHOLD,
-      rollingCountTimeout: c.LLM_BREAKER_ROLLING_WINDOW_MS,
-      rollingCountBuckets: 10,
-      resetTimeout: c.LLM_BREAKER_RESET_TIMEOUT_MS,
+  private createBreaker(name: string): Breaker<Completion> {
+    return createBreaker({
+      name,
+      settings: breakerSettings(this.config, 'LLM_'),
       // The request's fault, the router's key, or the caller leaving: none says the provider is down.
-      errorFilter: (err: unknown) =>
+      isCallerError: (err) =>
         err instanceof ProviderError &&
         (err.kind === 'rejected' || err.kind === 'auth_error' || err.kind === 'aborted'),
-      name,
+      gauge: this.metrics.breakerState,
+      labels: { provider: name },
+      onTransition: (state) => this.log.warn({ provider: name, state }, `provider circuit breaker ${state}`),
     });
-    const report = (state: string) => () => {
-      const route = this.routes?.find((r) => r.name === name);
-      if (!route) return;
-      this.reportBreaker(route);
-      this.log.warn({ provider: name, state }, `provider circuit breaker ${state}`);
-    };
-    breaker.on('open', report('open'));
-    breaker.on('halfOpen', report('half_open'));
-    breaker.on('close', report('closed'));
-    return breaker;
-  }
-
-  private reportBreaker(route: Route) {
-    const current = stateOf(route.breaker);
-    for (const state of ['closed', 'half_open', 'open'] as const)
-      this.metrics.breakerState.set({ provider: route.name, state }, state === current ? 1 : 0);
   }
 }
 

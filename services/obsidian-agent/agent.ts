@@ -1,8 +1,9 @@
+import { POOLS } from '../../platform/pools.ts';
 import { createAgentService } from '../kit/agent-service.ts';
 import { ConfigError } from '../kit/config.ts';
 import { obsidianActions } from './actions.ts';
 import type { ObsidianConfig } from './config.ts';
-import { createObsidianMetrics } from './metrics.ts';
+import { createObsidianMetrics, type ObsidianMetrics } from './metrics.ts';
 import { KeyedLock } from './note-files.ts';
 import { NoteIndex } from './search-index.ts';
 import { VaultPaths } from './vault-paths.ts';
@@ -13,68 +14,22 @@ import { VaultScanner } from './vault-scan.ts';
  * before it listens, then keeps it fresh in the background every OBSIDIAN_REFRESH_INTERVAL_MS.
  */
 export async function createObsidianAgent(config: ObsidianConfig) {
-  const metrics = createObsidianMetrics();
-  let paths: VaultPaths;
+  let vaultRoot: string;
   try {
-    paths = await VaultPaths.open(config.OBSIDIAN_VAULT_PATH, () => metrics.pathEscapes.inc());
+    vaultRoot = (await VaultPaths.open(config.OBSIDIAN_VAULT_PATH)).root;
   } catch (err) {
     throw new ConfigError([
       `OBSIDIAN_VAULT_PATH: not a readable folder: ${(err as Error).message} (got ${JSON.stringify(config.OBSIDIAN_VAULT_PATH)})`,
     ]);
   }
-  const scanner = new VaultScanner({
-    root: paths.root,
-    maxNotes: config.OBSIDIAN_MAX_NOTES,
-    intervalMs: config.OBSIDIAN_SCAN_INTERVAL_MS,
-  });
-  const index = new NoteIndex({
-    root: paths.root,
-    maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
-    onSync: (kind, changed) => {
-      metrics.indexRebuilds.inc({ kind });
-      metrics.notesIndexed.inc(changed);
-    },
-  });
-  const fresh = async () => {
-    const started = process.hrtime.bigint();
-    const scansBefore = scanner.scans;
-    const snapshot = await scanner.snapshot();
-    if (scanner.scans !== scansBefore)
-      metrics.scanDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    metrics.notes.set(snapshot.notes.size);
-    await index.sync(snapshot);
-    return snapshot;
-  };
-  const healthDetail = () => {
-    const latest = scanner.latest;
-    return {
-      vault_readable: latest !== undefined && scanner.lastError === undefined,
-      notes: latest?.notes.size ?? 0,
-      truncated: latest?.truncated ?? false,
-      index_age_seconds:
-        index.syncedAt === undefined ? null : Math.round((Date.now() - index.syncedAt) / 100) / 10,
-      ...(scanner.lastError ? { error: scanner.lastError } : {}),
-    };
-  };
-
   const agent = createAgentService({
     pool: 'obsidian',
-    serviceName: 'obsidian-agent',
+    serviceName: POOLS.obsidian.service,
     config,
-    actions: obsidianActions({
-      paths,
-      index,
-      fresh,
-      changed: () => scanner.invalidate(),
-      lock: new KeyedLock(),
-      maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
-      ttlSeconds: config.OBSIDIAN_CACHE_TTL_SECONDS,
-      metrics,
-    }),
-    healthDetail,
+    build: ({ registry }) => vaultParts(config, vaultRoot, createObsidianMetrics(registry)),
   });
   const { service } = agent;
-  metrics.registerOn(service.metrics.registry);
+  const { paths, index, scanner, fresh, healthDetail } = agent.parts;
   service.health.register('vault', true, () => {
     const detail = healthDetail();
     return { ok: detail.vault_readable, detail };
@@ -111,3 +66,53 @@ export async function createObsidianAgent(config: ObsidianConfig) {
 }
 
 export type ObsidianAgent = Awaited<ReturnType<typeof createObsidianAgent>>;
+
+/** The vault's paths, scanner and search index, the actions over them, and the heartbeat's detail. */
+function vaultParts(config: ObsidianConfig, vaultRoot: string, metrics: ObsidianMetrics) {
+  const paths = new VaultPaths(vaultRoot, () => metrics.pathEscapes.inc());
+  const scanner = new VaultScanner({
+    root: paths.root,
+    maxNotes: config.OBSIDIAN_MAX_NOTES,
+    intervalMs: config.OBSIDIAN_SCAN_INTERVAL_MS,
+  });
+  const index = new NoteIndex({
+    root: paths.root,
+    maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
+    onSync: (kind, changed) => {
+      metrics.indexRebuilds.inc({ kind });
+      metrics.notesIndexed.inc(changed);
+    },
+  });
+  const fresh = async () => {
+    const started = process.hrtime.bigint();
+    const scansBefore = scanner.scans;
+    const snapshot = await scanner.snapshot();
+    if (scanner.scans !== scansBefore)
+      metrics.scanDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    metrics.notes.set(snapshot.notes.size);
+    await index.sync(snapshot);
+    return snapshot;
+  };
+  const healthDetail = () => {
+    const latest = scanner.latest;
+    return {
+      vault_readable: latest !== undefined && scanner.lastError === undefined,
+      notes: latest?.notes.size ?? 0,
+      truncated: latest?.truncated ?? false,
+      index_age_seconds:
+        index.syncedAt === undefined ? null : Math.round((Date.now() - index.syncedAt) / 100) / 10,
+      ...(scanner.lastError ? { error: scanner.lastError } : {}),
+    };
+  };
+  const actions = obsidianActions({
+    paths,
+    index,
+    fresh,
+    changed: () => scanner.invalidate(),
+    lock: new KeyedLock(),
+    maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
+    ttlSeconds: config.OBSIDIAN_CACHE_TTL_SECONDS,
+    metrics,
+  });
+  return { paths, scanner, index, fresh, healthDetail, actions };
+}

@@ -1,10 +1,10 @@
 import { CORRELATION_HEADER } from '../kit/context.ts';
 import { Problem } from '../kit/problem.ts';
+import type { AgentPool } from '../../platform/pools.ts';
 import type {
   ActionDescriptor,
   ActionRequest,
   ActionResponse,
-  AgentPool,
   ResolveResponse,
 } from '../kit/agent-contract.ts';
 

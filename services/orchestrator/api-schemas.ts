@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ACTION_NAME, AGENT_POOLS } from '../kit/agent-contract.ts';
+import { AGENT_POOLS } from '../../platform/pools.ts';
+import { ACTION_NAME } from '../kit/agent-contract.ts';
 import { badRequest } from '../kit/problem.ts';
 import { SESSION_ID } from './sessions.ts';
 

@@ -1,6 +1,8 @@
-import { redisKeys } from '../kit/keys.ts';
+import { METRIC_PREFIX } from '../../platform/metrics.ts';
+import { redisKeys } from '../../platform/redis-keys.ts';
 import { closeRedis, createRedis, waitReady } from '../kit/redis.ts';
 import { Service } from '../kit/service.ts';
+import { syncAnswerJson } from './answer-json.ts';
 import { parseBody, sessionCreateSchema, sessionPatchSchema, taskRequestSchema } from './api-schemas.ts';
 import { requireApiKey } from './auth.ts';
 import { TaskCache } from './cache.ts';
@@ -11,7 +13,6 @@ import { AgentPools } from './pools.ts';
 import { SessionStore } from './sessions.ts';
 import { TaskQueue } from './task-queue.ts';
 import { TaskRunner } from './task-runner.ts';
-import { Problem } from '../kit/problem.ts';
 
 const REDIS_STARTUP_WAIT_MS = 3000;
 
@@ -20,7 +21,7 @@ const REDIS_STARTUP_WAIT_MS = 3000;
  * agent health, async tasks) lives in Redis, so any instance can answer any request.
  */
 export function createOrchestrator(config: OrchestratorConfig) {
-  const service = new Service({ name: 'orchestrator', metricPrefix: 'orchestrator_', config });
+  const service = new Service({ name: 'orchestrator', metricPrefix: METRIC_PREFIX.orchestrator, config });
   const { app, log } = service;
   const metrics = createOrchestratorMetrics(service.metrics);
   const keys = redisKeys(config.REDIS_KEY_PREFIX);
@@ -36,13 +37,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
   const runner = new TaskRunner({ pools, cache, sessions });
   const queue = new TaskQueue({ redis, writer, blocking, keys, config, metrics, log, runner });
 
-  metrics.redisUp.set(0);
-  redis.on('ready', () => metrics.redisUp.set(1));
-  redis.on('close', () => metrics.redisUp.set(0));
-  service.health.register('redis', false, () => ({
-    ok: redis.status === 'ready',
-    detail: { status: redis.status, mode: config.REDIS_SENTINELS ? 'sentinel' : 'single' },
-  }));
+  service.watchRedis(redis, () => ({ mode: config.REDIS_SENTINELS ? 'sentinel' : 'single' }));
   service.health.register('agent_pools', false, () => {
     const view = pools.view();
     return { ok: Object.values(view).every((p) => !p.configured || p.up), detail: view };
@@ -72,12 +67,8 @@ export function createOrchestrator(config: OrchestratorConfig) {
     }
     const outcome = await runner.execute(task, req.correlationId);
     res.setHeader('X-Cache', outcome.cache);
-    // The output is already JSON text (from Redis, memory or the agent): splice it in, do not re-encode.
-    const session = outcome.session ? `,"session":${JSON.stringify(outcome.session)}` : '';
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(
-      `{"agent":${JSON.stringify(task.agent)},"action":${JSON.stringify(task.action)},"output":${outcome.outputJson}${session}}`,
-    );
+    res.end(syncAnswerJson(task, outcome));
   });
 
   service.route('get', '/v1/tasks/:id', async (req, res) => {
@@ -102,30 +93,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
 
   service.route('patch', '/v1/sessions/:id', service.jsonBody(), async (req, res) => {
     const { data } = parseBody(sessionPatchSchema, req.body);
-    const ifMatch = req.headers['if-match'];
-    let expected: number | undefined;
-    if (ifMatch !== undefined && ifMatch.trim() !== '*') {
-      const m = /^"?(\d{1,15})"?$/.exec(ifMatch.trim());
-      if (!m) throw new Problem(400, 'validation-error', 'If-Match must be a session version such as "3"');
-      expected = Number(m[1]);
-    }
-    let updated;
-    try {
-      updated = await sessions.update(String(req.params.id), expected, (s) => {
-        const merged: Record<string, unknown> = { ...s.data };
-        for (const [k, v] of Object.entries(data)) {
-          if (v === null) delete merged[k];
-          else merged[k] = v;
-        }
-        return { ...s, data: merged };
-      });
-    } catch (err) {
-      // RFC 9110: a failed If-Match precondition is 412.
-      if (err instanceof Problem && err.status === 409 && expected !== undefined) {
-        throw new Problem(412, 'precondition-failed', err.message, { extensions: err.extensions });
-      }
-      throw err;
-    }
+    const updated = await sessions.mergeData(String(req.params.id), data, req.headers['if-match']);
     res.setHeader('ETag', `"${updated.version}"`);
     res.json(updated);
   });

@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
 import { hash as digest, randomUUID } from 'node:crypto';
-import type { RedisKeys } from '../kit/keys.ts';
+import type { RedisKeys } from '../../platform/redis-keys.ts';
 import type { Logger } from '../kit/logger.ts';
 import { Problem, type ProblemBody } from '../kit/problem.ts';
 import { subscribeChannel, type Redis } from '../kit/redis.ts';

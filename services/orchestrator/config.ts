@@ -1,10 +1,14 @@
 import { z } from 'zod';
+import { POOLS, type AgentPool } from '../../platform/pools.ts';
+import { PORTS } from '../../platform/ports.ts';
+import { breakerConfig } from '../kit/breaker.ts';
 import { baseConfigSchema, commaList, int, loadConfig } from '../kit/config.ts';
+import { heartbeatSettings } from '../kit/heartbeat.ts';
 
 const agentUrl = z.url({ protocol: /^https?$/ }).optional();
 
 export const orchestratorConfigSchema = baseConfigSchema.extend({
-  PORT: int(8080, 0, 65535).describe('Orchestrator HTTP port.'),
+  PORT: int(PORTS.orchestrator, 0, 65535).describe('Orchestrator HTTP port.'),
   API_KEYS: commaList(16).describe(
     'Comma-separated API keys accepted as `Authorization: Bearer <key>` on `/v1` (each 16+ characters; from a Secret). Required.',
   ),
@@ -12,23 +16,14 @@ export const orchestratorConfigSchema = baseConfigSchema.extend({
   AGENT_LLM_URL: agentUrl.describe('Base URL of the LLM router pool.'),
   AGENT_OBSIDIAN_URL: agentUrl.describe('Base URL of the Obsidian agent pool.'),
   AGENT_TIMEOUT_MS: int(10000, 10, 600000).describe('Timeout of one agent call.'),
-  BREAKER_ERROR_THRESHOLD_PERCENT: int(50, 1, 100).describe(
-    'Failure percentage in the rolling window that opens a pool breaker.',
-  ),
-  BREAKER_VOLUME_THRESHOLD: int(5, 1, 10000).describe('Calls in the window before the breaker may open.'),
-  BREAKER_ROLLING_WINDOW_MS: int(10000, 1000, 600000).describe('Breaker statistics window.'),
-  BREAKER_RESET_TIMEOUT_MS: int(10000, 100, 600000).describe(
-    'How long an open breaker rejects calls before letting one through (half-open).',
-  ),
+  ...breakerConfig('', 'each agent pool'),
   ACTIONS_REFRESH_MS: int(30000, 500, 3600000).describe(
     'How often each pool\u2019s action catalogue (`GET /v1/actions`) is refreshed.',
   ),
   POOL_HEALTH_POLL_MS: int(2000, 100, 60000).describe(
     'How often the shared agent health is read from Redis.',
   ),
-  AGENT_HEARTBEAT_TTL_MS: int(6000, 500, 600000).describe(
-    'An agent whose last heartbeat is older than this counts as gone.',
-  ),
+  HEARTBEAT_TTL_MS: heartbeatSettings.HEARTBEAT_TTL_MS,
   CACHE_MAX_TTL_SECONDS: int(86400, 1, 30 * 86400).describe('Upper bound on any cached answer\u2019s TTL.'),
   CACHE_LOCAL_MAX_ENTRIES: int(10000, 0, 10000000).describe(
     'Answers kept in each instance\u2019s memory in front of Redis (0 turns the memory tier off).',
@@ -68,6 +63,10 @@ export const orchestratorConfigSchema = baseConfigSchema.extend({
 });
 
 export type OrchestratorConfig = z.infer<typeof orchestratorConfigSchema>;
+
+/** The configured base URL of one agent pool, if any. */
+export const poolUrl = (config: OrchestratorConfig, pool: AgentPool): string | undefined =>
+  config[POOLS[pool].urlEnv];
 
 export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
   return loadConfig(orchestratorConfigSchema, env);

@@ -1,16 +1,16 @@
-import CircuitBreaker from 'opossum';
 import { randomUUID } from 'node:crypto';
-import { AGENT_POOLS, type ActionDescriptor, type AgentPool } from '../kit/agent-contract.ts';
-import type { AgentHealthReport } from '../kit/heartbeat.ts';
-import type { RedisKeys } from '../kit/keys.ts';
+import type { BreakerState } from '../../platform/metrics.ts';
+import { AGENT_POOLS, type AgentPool } from '../../platform/pools.ts';
+import type { ActionDescriptor } from '../kit/agent-contract.ts';
+import { breakerSettings, breakerState, createBreaker, type Breaker } from '../kit/breaker.ts';
+import { readPoolHealth } from '../kit/heartbeat.ts';
+import type { RedisKeys } from '../../platform/redis-keys.ts';
 import type { Logger } from '../kit/logger.ts';
 import { Problem } from '../kit/problem.ts';
 import { subscribeChannel, type Redis } from '../kit/redis.ts';
 import { AgentClient, AgentFailure, AgentInputError } from './agent-client.ts';
-import type { OrchestratorConfig } from './config.ts';
+import { poolUrl, type OrchestratorConfig } from './config.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
-
-type BreakerState = 'closed' | 'half_open' | 'open';
 
 interface BreakerMessage {
   pool: AgentPool;
@@ -33,7 +33,7 @@ export interface PoolView {
 interface Pool {
   name: AgentPool;
   client: AgentClient | undefined;
-  breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
+  breaker: Breaker<unknown>;
   catalog: Map<string, ActionDescriptor> | undefined;
   catalogFetchedAt: number;
   instances: number;
@@ -74,13 +74,8 @@ export class AgentPools {
     this.keys = deps.keys;
     this.metrics = deps.metrics;
     this.log = deps.log;
-    const urls: Record<AgentPool, string | undefined> = {
-      git: deps.config.AGENT_GIT_URL,
-      llm: deps.config.AGENT_LLM_URL,
-      obsidian: deps.config.AGENT_OBSIDIAN_URL,
-    };
     for (const name of AGENT_POOLS) {
-      const url = urls[name];
+      const url = poolUrl(deps.config, name);
       const pool: Pool = {
         name,
         client: url ? new AgentClient(name, url, deps.config.AGENT_TIMEOUT_MS) : undefined,
@@ -93,7 +88,7 @@ export class AgentPools {
         applyingRemote: false,
       };
       this.pools.set(name, pool);
-      this.reportBreaker(pool);
+      this.reportPoolUp(name);
     }
   }
 
@@ -168,7 +163,7 @@ export class AgentPools {
   view(): Record<AgentPool, PoolView> {
     const out = {} as Record<AgentPool, PoolView>;
     for (const pool of this.pools.values()) {
-      const breaker = stateOf(pool.breaker);
+      const breaker = breakerState(pool.breaker);
       out[pool.name] = {
         configured: pool.client !== undefined,
         breaker,
@@ -232,27 +227,24 @@ export class AgentPools {
     }
   }
 
-  private createBreaker(name: AgentPool): CircuitBreaker<[() => Promise<unknown>], unknown> {
-    const breaker = new CircuitBreaker((thunk: () => Promise<unknown>) => thunk(), {
-      timeout: false, // the agent client enforces AGENT_TIMEOUT_MS and aborts the request itself
-      errorThresholdPercentage: this.config.BREAKER_ERROR_THRESHOLD_PERCENT,
-      volumeThreshold: this.config.BREAKER_VOLUME_THRESHOLD,
-      rollingCountTimeout: this.config.BREAKER_ROLLING_WINDOW_MS,
-      rollingCountBuckets: 10,
-      resetTimeout: this.config.BREAKER_RESET_TIMEOUT_MS,
-      errorFilter: (err: unknown) => err instanceof AgentInputError,
+  private createBreaker(name: AgentPool): Breaker<unknown> {
+    return createBreaker({
       name,
+      settings: breakerSettings(this.config, ''),
+      isCallerError: (err) => err instanceof AgentInputError,
+      gauge: this.metrics.breakerState,
+      labels: { pool: name },
+      onTransition: (state) => {
+        if (state === 'half_open') this.reportPoolUp(name);
+        else this.onLocalTransition(name, state);
+      },
     });
-    breaker.on('open', () => this.onLocalTransition(name, 'open'));
-    breaker.on('close', () => this.onLocalTransition(name, 'closed'));
-    breaker.on('halfOpen', () => this.reportBreaker(this.pool(name)));
-    return breaker;
   }
 
   private onLocalTransition(name: AgentPool, state: 'open' | 'closed'): void {
     const pool = this.pools.get(name);
     if (!pool) return; // transitions during construction
-    this.reportBreaker(pool);
+    this.reportPoolUp(name);
     const origin = pool.applyingRemote ? 'remote' : 'local';
     this.metrics.breakerTransitions.inc({ pool: name, state, origin });
     if (pool.applyingRemote) return;
@@ -316,12 +308,9 @@ export class AgentPools {
     }
   }
 
-  private reportBreaker(pool: Pool): void {
-    const current = stateOf(pool.breaker);
-    for (const state of ['closed', 'half_open', 'open'] as const) {
-      this.metrics.breakerState.set({ pool: pool.name, state }, state === current ? 1 : 0);
-    }
-    this.metrics.poolUp.set({ pool: pool.name }, this.view()[pool.name]?.up ? 1 : 0);
+  private reportPoolUp(name: AgentPool): void {
+    if (!this.pools.has(name)) return; // transitions during construction
+    this.metrics.poolUp.set({ pool: name }, this.view()[name]?.up ? 1 : 0);
   }
 
   private async refreshCatalog(pool: Pool, correlationId = `catalog-${randomUUID()}`): Promise<void> {
@@ -336,26 +325,23 @@ export class AgentPools {
     }
   }
 
-  /** Reads every pool's heartbeats: instances seen within AGENT_HEARTBEAT_TTL_MS, and how many report ok. */
+  /** Reads every pool's heartbeats: instances seen within HEARTBEAT_TTL_MS, and how many report ok. */
   private async refreshHealth(): Promise<void> {
     if (this.redis.status !== 'ready') return;
-    const since = Date.now() - this.config.AGENT_HEARTBEAT_TTL_MS;
     try {
       for (const pool of this.pools.values()) {
-        const instances = await this.redis.zrangebyscore(this.keys.agentInstances(pool.name), since, '+inf');
-        let healthy = 0;
-        if (instances.length > 0) {
-          const reports = await this.redis.mget(...instances.map((i) => this.keys.agentHealth(pool.name, i)));
-          for (const raw of reports) {
-            if (raw && (JSON.parse(raw) as AgentHealthReport).status === 'ok') healthy += 1;
-          }
-        }
-        pool.instances = instances.length;
+        const { instances, healthy } = await readPoolHealth(
+          this.redis,
+          this.keys,
+          pool.name,
+          this.config.HEARTBEAT_TTL_MS,
+        );
+        pool.instances = instances;
         pool.healthy = healthy;
         pool.healthUpdatedAt = Date.now();
-        this.metrics.poolInstances.set({ pool: pool.name }, instances.length);
+        this.metrics.poolInstances.set({ pool: pool.name }, instances);
         this.metrics.poolHealthyInstances.set({ pool: pool.name }, healthy);
-        this.reportBreaker(pool);
+        this.reportPoolUp(pool.name);
       }
     } catch (err) {
       this.metrics.redisErrors.inc({ operation: 'pool_health' });
@@ -373,8 +359,4 @@ export class AgentPools {
     timer.unref();
     this.timers.push(timer);
   }
-}
-
-function stateOf(breaker: CircuitBreaker<[() => Promise<unknown>], unknown>): BreakerState {
-  return breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed';
 }

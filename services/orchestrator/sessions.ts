@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisKeys } from '../kit/keys.ts';
+import type { RedisKeys } from '../../platform/redis-keys.ts';
 import { Problem, conflict, notFound, unavailable } from '../kit/problem.ts';
 import type { Redis } from '../kit/redis.ts';
 import type { OrchestratorConfig } from './config.ts';
@@ -184,6 +184,23 @@ export class SessionStore {
     throw conflict('the session is being changed by too many requests at once; retry');
   }
 
+  /**
+   * PATCH: shallow-merges `data` into the session's data (a null value removes its key). `ifMatch` is
+   * the request's If-Match: a version (`"3"`) makes the write conditional, and a session that moved on
+   * fails the precondition with 412 (RFC 9110); `*` or none writes on top of whatever is there.
+   */
+  async mergeData(id: string, data: Record<string, unknown>, ifMatch: string | undefined): Promise<Session> {
+    const expected = ifMatchVersion(ifMatch);
+    try {
+      return await this.update(id, expected, (s) => ({ ...s, data: merged(s.data, data) }));
+    } catch (err) {
+      if (err instanceof Problem && err.status === 409 && expected !== undefined) {
+        throw new Problem(412, 'precondition-failed', err.message, { extensions: err.extensions });
+      }
+      throw err;
+    }
+  }
+
   private serialize(session: Session): string {
     const doc = JSON.stringify(session);
     if (Buffer.byteLength(doc) > this.config.SESSION_MAX_BYTES) {
@@ -220,4 +237,21 @@ export class SessionStore {
       throw unavailable('session-store-unavailable', 'session state could not be read or written; retry', 1);
     }
   }
+}
+
+/** The version an If-Match header names; undefined for none or `*`; 400 for anything else. */
+function ifMatchVersion(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const m = /^"?(\d{1,15})"?$/.exec(header.trim());
+  if (!m) throw new Problem(400, 'validation-error', 'If-Match must be a session version such as "3"');
+  return Number(m[1]);
+}
+
+function merged(data: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...data };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
 }

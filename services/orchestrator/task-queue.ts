@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AGENT_POOLS, type AgentPool } from '../kit/agent-contract.ts';
+import { AGENT_POOLS, type AgentPool } from '../../platform/pools.ts';
 import { withCorrelationId } from '../kit/context.ts';
-import type { RedisKeys } from '../kit/keys.ts';
+import type { RedisKeys } from '../../platform/redis-keys.ts';
 import type { Logger } from '../kit/logger.ts';
 import { Problem, notFound, unavailable } from '../kit/problem.ts';
 import type { Redis } from '../kit/redis.ts';
 import { AgentInputError } from './agent-client.ts';
 import type { TaskRequest } from './api-schemas.ts';
-import type { OrchestratorConfig } from './config.ts';
+import { asyncResultJson } from './answer-json.ts';
+import { poolUrl, type OrchestratorConfig } from './config.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
 import type { TaskRunner } from './task-runner.ts';
 
@@ -96,12 +97,7 @@ export class TaskQueue {
     this.metrics = deps.metrics;
     this.log = deps.log;
     this.runner = deps.runner;
-    const urls = {
-      git: deps.config.AGENT_GIT_URL,
-      llm: deps.config.AGENT_LLM_URL,
-      obsidian: deps.config.AGENT_OBSIDIAN_URL,
-    };
-    this.pools = AGENT_POOLS.filter((p) => urls[p] !== undefined);
+    this.pools = AGENT_POOLS.filter((p) => poolUrl(deps.config, p) !== undefined);
   }
 
   async submit(task: TaskRequest, correlationId: string): Promise<TaskRecord> {
@@ -353,9 +349,7 @@ export class TaskQueue {
         const request = JSON.parse((await this.redis.hget(key, 'request')) ?? '{}') as TaskRequest;
         try {
           const outcome = await this.runner.execute(request, correlationId);
-          const session = outcome.session ? `,"session":${JSON.stringify(outcome.session)}` : '';
-          const result = `{"output":${outcome.outputJson},"cache":"${outcome.cache}"${session}}`;
-          await this.finish(key, 'succeeded', 'result', result);
+          await this.finish(key, 'succeeded', 'result', asyncResultJson(outcome));
           this.metrics.asyncTasks.inc({ pool, event: 'succeeded' });
           await this.acknowledge(stream, entryId);
         } catch (err) {

@@ -1,4 +1,4 @@
-import type { AgentPool } from '../kit/agent-contract.ts';
+import type { AgentPool } from '../../platform/pools.ts';
 import { conflict } from '../kit/problem.ts';
 import type { TaskRequest } from './api-schemas.ts';
 import { cacheKey, type Answer, type Computed, type TaskCache } from './cache.ts';

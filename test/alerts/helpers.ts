@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { AlertingRule, RuleGroup } from '../../alerts/lib.ts';
 import { outputs } from '../../alerts/render.ts';
-import { TESTS_DIR } from '../../alerts/tests/render.ts';
+import { TESTS_DIR } from './render.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const PROMTOOL = process.env['PROMTOOL'] ?? 'promtool';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alertPanels, dashboards } from '../../dashboards/catalog.ts';
+import { alertPanels, dashboards } from '../../platform/dashboards.ts';
 import { config } from '../../alerts/config.ts';
 import { normalAlerts, ROOT } from './helpers.ts';
 

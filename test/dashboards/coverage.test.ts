@@ -1,8 +1,8 @@
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildAll } from '../../dashboards/all.ts';
-import { alertPanels, type DashboardKey } from '../../dashboards/catalog.ts';
+import { alertPanels, type DashboardKey } from '../../platform/dashboards.ts';
 import { panelsOf } from '../../dashboards/queries.ts';
-import { loadRules, panelOfUrl, RULES_FILE } from '../../dashboards/rules.ts';
+import { alertRules, panelOfUrl } from '../../dashboards/rules.ts';
 import { metricNames } from './promql.ts';
 
 const built = buildAll();
@@ -20,20 +20,11 @@ const everyPanel = built.flatMap((b) =>
 );
 
 describe('every alert has a panel reading its metrics', () => {
-  const rules = loadRules();
-
-  test('the alert rule file exists', () => {
-    if (rules === null) {
-      throw new Error(`${RULES_FILE} does not exist: the alerts must be generated (npm run alerts:generate)`);
-    }
-    expect(rules.filter((r) => r.alert).length).toBeGreaterThan(0);
-  });
-
-  const alerts = (rules ?? []).filter((r) => r.alert);
-  test.each(alerts.map((r) => [r.alert!, r] as const))('%s', (_name, rule) => {
+  const alerts = alertRules();
+  test.each(alerts.map((r) => [r.alert, r] as const))('%s', (_name, rule) => {
     const wanted = [...metricNames(rule.expr)];
     expect(wanted.length).toBeGreaterThan(0);
-    const target = rule.annotations?.['dashboard_url'] ? panelOfUrl(rule.annotations['dashboard_url']) : null;
+    const target = panelOfUrl(rule.annotations.dashboard_url);
     // The panel the alert links to shows all of the alert's metrics; without a link, any panel does.
     const candidates = target
       ? everyPanel.filter((p) => p.uid === target.uid && p.panel.id === target.panelId)

@@ -1,7 +1,7 @@
 import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { config as alertsConfig } from '../../alerts/config.ts';
 import { buildAll } from '../../dashboards/all.ts';
-import { alertPanels, dashboards, type DashboardKey } from '../../dashboards/catalog.ts';
+import { alertPanels, dashboards, type DashboardKey } from '../../platform/dashboards.ts';
 import { staleFiles } from '../../dashboards/generate.ts';
 import {
   allPanelQueries,
@@ -9,7 +9,7 @@ import {
   generatedDashboards,
   panelsOf,
 } from '../../dashboards/queries.ts';
-import { loadRules, panelOfUrl, RULES_FILE } from '../../dashboards/rules.ts';
+import { alertRules, panelOfUrl } from '../../dashboards/rules.ts';
 
 const built = buildAll();
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
@@ -131,18 +131,12 @@ test('alert panels draw the alert thresholds', () => {
 });
 
 describe('runbook links', () => {
-  const rules = loadRules();
-
-  test('the alert rule file exists', () => {
-    if (rules === null) {
-      throw new Error(`${RULES_FILE} does not exist: the alerts must be generated (npm run alerts:generate)`);
-    }
-  });
+  const rules = alertRules();
 
   test('every alert that opens a panel finds it, with a link to the alert runbook', () => {
-    for (const rule of (rules ?? []).filter((r) => r.alert)) {
-      const url = rule.annotations?.['dashboard_url'];
-      const runbook = rule.annotations?.['runbook_url'];
+    for (const rule of rules) {
+      const url = rule.annotations.dashboard_url;
+      const runbook = rule.annotations.runbook_url;
       expect([rule.alert, runbook]).toEqual([
         rule.alert,
         expect.stringMatching(`/runbooks/${rule.alert}\\.md$`),

@@ -1,68 +1,23 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import request from 'supertest';
-import { auth } from '../support/orchestrator.ts';
-import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { startThroughOrchestrator, type ThroughOrchestrator } from '../support/through-orchestrator.ts';
 import { BOB, buildRepos, type Fixture } from './fixture.ts';
 
 let fx: Fixture;
-let redis: RedisServer;
-let agent: ServiceProcess;
-/** The orchestrator runs as a process too, so that its own log lines can be checked. */
-let orch: ServiceProcess;
+let o: ThroughOrchestrator;
 
 beforeAll(async () => {
   fx = buildRepos();
-  redis = await startRedis();
-  agent = await spawnService(
-    'services/git-agent/main.ts',
-    {
-      REDIS_URL: redis.url,
-      GIT_REPOS_ROOT: fx.root,
-      INSTANCE_ID: 'git-agent-under-test',
-      SHUTDOWN_DRAIN_DELAY_MS: '0',
-      HEARTBEAT_INTERVAL_MS: '200',
-      HEARTBEAT_TTL_MS: '1000',
-    },
-    'agent listening',
-  );
-  orch = await spawnOrchestrator({
-    SHUTDOWN_DRAIN_DELAY_MS: '0',
-    REDIS_URL: redis.url,
-    AGENT_GIT_URL: agent.url,
-    AGENT_TIMEOUT_MS: '5000',
-  });
+  o = await startThroughOrchestrator('git', { GIT_REPOS_ROOT: fx.root });
 });
 afterAll(async () => {
-  orch?.kill();
-  await orch?.exited;
-  agent?.kill();
-  await agent?.exited;
-  await redis?.close();
+  await o?.stop();
   fx?.cleanup();
 });
 
-const task = (action: string, input: Record<string, unknown>, correlationId: string) =>
-  request(orch.url)
-    .post('/v1/tasks')
-    .set(auth)
-    .set('X-Correlation-ID', correlationId)
-    .send({ agent: 'git', action, input });
-
-/** Both services write their logs asynchronously: wait briefly for a line of each to arrive. */
-async function loggedWith(correlationId: string): Promise<boolean> {
-  const has = (p: ServiceProcess) => p.logs.some((l) => l.correlation_id === correlationId);
-  for (let i = 0; i < 40; i += 1) {
-    if (has(agent) && has(orch)) return true;
-    await sleep(50);
-  }
-  return false;
-}
-
 test('log through the orchestrator: the real commits, MISS then HIT, the correlation id in the agent logs', async () => {
   const input = { repo: 'project', ref: 'main', limit: 2 };
-  const first = await task('log', input, 'corr-git-log-1');
+  const first = await o.task({ action: 'log', input }, 'corr-git-log-1');
   expect(first.status).toBe(200);
   expect(first.headers['x-cache']).toBe('MISS');
   expect(first.body.output.commits.map((c: { sha: string }) => c.sha)).toEqual([
@@ -71,17 +26,17 @@ test('log through the orchestrator: the real commits, MISS then HIT, the correla
   ]);
   expect(first.body.output.next_cursor).toBe(`${fx.commits.c4}.2`);
 
-  const second = await task('log', input, 'corr-git-log-2');
+  const second = await o.task({ action: 'log', input }, 'corr-git-log-2');
   expect(second.status).toBe(200);
   expect(second.headers['x-cache']).toBe('HIT');
   expect(second.body.output).toEqual(first.body.output);
 
   // The agent's access log names the correlation id: resolve then run on the MISS, resolve only on the HIT.
   const urls = async (id: string) => {
-    await loggedWith(id);
+    await o.loggedByBoth(id);
     // The last lines may still be in the agent's log batch (written at least every 200 ms).
     await sleep(400);
-    return agent.logs
+    return o.agent.logs
       .filter((l) => l.correlation_id === id && String(l.url).startsWith('/v1/actions/log'))
       .map((l) => l.url);
   };
@@ -91,20 +46,19 @@ test('log through the orchestrator: the real commits, MISS then HIT, the correla
 
 test('a new commit on the branch is a new cache key: never a stale answer', async () => {
   const input = { repo: 'project', ref: 'main', path: 'README.md' };
-  const before = await task('read', input, 'corr-git-read-1');
+  const before = await o.task({ action: 'read', input }, 'corr-git-read-1');
   expect(before.headers['x-cache']).toBe('MISS');
-  expect((await task('read', input, 'corr-git-read-2')).headers['x-cache']).toBe('HIT');
+  expect((await o.task({ action: 'read', input }, 'corr-git-read-2')).headers['x-cache']).toBe('HIT');
   const sha = fx.commit(BOB, 'New readme', { 'README.md': 'moved on\n' });
-  const after = await task('read', input, 'corr-git-read-3');
+  const after = await o.task({ action: 'read', input }, 'corr-git-read-3');
   expect(after.status).toBe(200);
   expect(after.headers['x-cache']).toBe('MISS');
   expect(after.body.output).toMatchObject({ commit: sha, content: 'moved on\n' });
 });
 
 test('hostile input is the agent\u2019s 4xx with the field named, passed through unchanged', async () => {
-  const res = await task(
-    'read',
-    { repo: 'project', ref: 'main', path: '../../etc/passwd' },
+  const res = await o.task(
+    { action: 'read', input: { repo: 'project', ref: 'main', path: '../../etc/passwd' } },
     'corr-git-bad-1',
   );
   expect(res.status).toBe(400);

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { startSentinelSet } from '../support/sentinel.ts';
-import { startTestAgent, type TestAgent } from '../support/test-agent.ts';
-import { auth, startOrchestrator } from '../support/orchestrator.ts';
+import { startTestAgent, type TestAgent } from '../../harness/test-agent.ts';
+import { auth, startOrchestrator, task } from '../support/orchestrator.ts';
 
 let set: Awaited<ReturnType<typeof startSentinelSet>>;
 let agent: TestAgent;
@@ -39,12 +39,9 @@ test('through Sentinel: the orchestrator follows a failover to the promoted repl
   let lastWrite = '';
   let bypassedDuringFailover = 0;
   while (!writable && Date.now() - killedAt < 20000) {
-    const task = await request(orch.url)
-      .post('/v1/tasks')
-      .set(auth)
-      .send({ agent: 'git', action: 'echo', input: { t: Date.now() } });
-    expect(task.status).toBe(200); // tasks never fail because Redis is failing over
-    if (task.headers['x-cache'] === 'BYPASS') bypassedDuringFailover += 1;
+    const answer = await task(orch.url, { agent: 'git', action: 'echo', input: { t: Date.now() } });
+    expect(answer.status).toBe(200); // tasks never fail because Redis is failing over
+    if (answer.headers['x-cache'] === 'BYPASS') bypassedDuringFailover += 1;
     const write = await request(orch.url)
       .patch(`/v1/sessions/${session.id}`)
       .set(auth)

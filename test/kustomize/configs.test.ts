@@ -19,7 +19,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../../harness/redis-server.ts';
 import { configFile, containerEnv } from './pod-env.ts';
 import { ROOT, build, workloads, type Workload } from './render.ts';
 

@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedis, freePort, type RedisServer } from '../support/redis-server.ts';
+import { startRedis, freePort, type RedisServer } from '../../harness/redis-server.ts';
 import { isIgnored, parseDockerignore } from './build-context.ts';
 import { containerEnv } from './pod-env.ts';
 import { BUILD_NAMES, ROOT, build, workloads, type Workload } from './render.ts';
@@ -68,7 +68,7 @@ describe('the Dockerfile', () => {
       outDir: 'dist',
       rootDir: '.',
     });
-    expect(tsconfig.include).toEqual(['services']);
+    expect(tsconfig.include).toEqual(['platform', 'services']);
     expect(stage('deps').text).toMatch(/npm ci --omit=dev/);
     const runtime = stage('runtime').text;
     expect(runtime).toMatch(/^COPY --from=deps \/app\/node_modules \.\/node_modules$/m);
@@ -103,7 +103,7 @@ describe('the Dockerfile', () => {
     for (const j of junk) expect({ [j]: isIgnored(patterns, j) }).toEqual({ [j]: true });
     const context = tracked.filter((f) => !isIgnored(patterns, f)).sort();
     const copied = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
-    expect(context).toEqual([...copied, ...tracked.filter((f) => f.startsWith('services/'))].sort());
+    expect(context).toEqual([...copied, ...tracked.filter((f) => /^(platform|services)\//.test(f))].sort());
     // Every COPY from the context names something the context holds.
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const source of m[1]!.split(/\s+/)) {
@@ -263,5 +263,30 @@ describe('what the workloads run', () => {
       },
       60000,
     );
+  });
+});
+
+describe('the image and the project folders', () => {
+  const dockerignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8');
+
+  test('the image holds every project folder the entry points import', () => {
+    const folders = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      folders.add(path.relative(ROOT, file).split(path.sep)[0]!);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+)'/g)) {
+        visit(path.resolve(path.dirname(file), m[1]!));
+      }
+    };
+    for (const s of ['git-agent', 'llm-router', 'obsidian-agent', 'orchestrator'])
+      visit(path.join(ROOT, 'services', s, 'main.ts'));
+    for (const folder of folders) {
+      expect([folder, dockerignore.includes(`!${folder}/`)]).toEqual([folder, true]);
+      expect([folder, dockerfile.includes(`COPY ${folder} ./${folder}`)]).toEqual([folder, true]);
+    }
+    expect([...folders].sort()).toEqual(['platform', 'services']);
   });
 });

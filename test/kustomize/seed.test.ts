@@ -4,6 +4,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { RESOURCES } from '../../platform/limits.ts';
+import { POOL_LIST } from '../../platform/pools.ts';
+import { JOBS } from '../../platform/workloads.ts';
 import { loadGitAgentConfig } from '../../services/git-agent/config.ts';
 import { loadLlmRouterConfig } from '../../services/llm-router/config.ts';
 import { loadObsidianConfig } from '../../services/obsidian-agent/config.ts';
@@ -34,13 +37,8 @@ const container = (w: Workload, name: string) => {
   return c;
 };
 
-const SEED_RESOURCES = {
-  // The seed's 4.1, 4.2, 4.3.
-  orchestrator: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
-  agent: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
-  redis: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
-};
-const AGENTS = ['git-agent', 'llm-router', 'obsidian-agent'] as const;
+const SEED_RESOURCES = RESOURCES;
+const AGENTS = POOL_LIST.map((p) => p.service);
 
 /** The HPA whose target is this workload. */
 const hpaOf = (kind: string, name: string): K8sObject | undefined =>
@@ -361,18 +359,7 @@ metric_relabel_configs:
         }>
       ).map((e) => e.relabelings.find((r) => r.targetLabel === 'job')!.replacement),
     );
-    expect(jobs.sort()).toEqual(
-      [
-        'git-agent',
-        'haproxy',
-        'llm-router',
-        'master-orchestrator',
-        'obsidian-agent',
-        'pushgateway',
-        'redis',
-        'redis-sentinel',
-      ].sort(),
-    );
+    expect(jobs.sort()).toEqual(Object.values(JOBS).sort());
   });
 
   test('every PodMonitor port exists on the pods it selects', () => {

@@ -1,6 +1,6 @@
 /**
- * Every load scenario in its short (CI) form against one local stack of its own (ports from 27600,
- * state in a temporary folder), one after another: each run injects its faults, restores the stack,
+ * Every load scenario in its short (CI) form against one local stack of its own (stack/own-stack.ts),
+ * one after another: each run injects its faults, restores the stack,
  * and must keep every promise (the driver exits 1 and names what broke otherwise). Each run's report
  * with its charts must be written.
  */
@@ -14,7 +14,7 @@ import { stack, stackEnv } from '../support/stack.ts';
 jest.setTimeout(240000);
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const env = stackEnv(27600);
+const env = stackEnv('load-scenarios');
 const reports = mkdtempSync(path.join(os.tmpdir(), 'phoenix-load-'));
 
 /** The faults last: `failover-redis-primary` leaves another Redis as the primary. */

@@ -1,68 +1,34 @@
 import { execFile } from 'node:child_process';
-import request from 'supertest';
-import { auth } from '../support/orchestrator.ts';
-import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { startThroughOrchestrator, type ThroughOrchestrator } from '../support/through-orchestrator.ts';
 import { buildVault, type Vault } from './vault-fixture.ts';
 
-let redis: RedisServer;
 let vault: Vault;
-let proc: ServiceProcess;
-/** The orchestrator runs as a process too, so that its own log lines can be checked. */
-let orchestrator: ServiceProcess;
+let o: ThroughOrchestrator;
 
 beforeAll(async () => {
-  redis = await startRedis();
   vault = buildVault();
-  proc = await spawnService(
-    'services/obsidian-agent/main.ts',
-    {
-      REDIS_URL: redis.url,
-      OBSIDIAN_VAULT_PATH: vault.vault,
-      HEARTBEAT_INTERVAL_MS: '200',
-      SHUTDOWN_DRAIN_DELAY_MS: '0',
-    },
-    'agent listening',
-  );
-  orchestrator = await spawnOrchestrator({
-    SHUTDOWN_DRAIN_DELAY_MS: '0',
-    REDIS_URL: redis.url,
-    AGENT_OBSIDIAN_URL: proc.url,
-  });
+  o = await startThroughOrchestrator('obsidian', { OBSIDIAN_VAULT_PATH: vault.vault });
 });
 afterAll(async () => {
-  orchestrator?.kill();
-  await orchestrator?.exited;
-  if (proc) {
-    proc.kill('SIGTERM');
-    await proc.exited;
-  }
-  await redis?.close();
+  await o?.stop();
   vault?.cleanup();
 });
 
-const task = (body: Record<string, unknown>, correlationId: string) =>
-  request(orchestrator.url)
-    .post('/v1/tasks')
-    .set(auth)
-    .set('X-Correlation-ID', correlationId)
-    .send({ agent: 'obsidian', ...body });
-
 test('read is cached (MISS, HIT) and a write through the orchestrator makes the next read a MISS with the new note', async () => {
   const read = { action: 'read', input: { path: 'Projects/Alpha.md' } };
-  const first = await task(read, 'obsidian-read-1');
+  const first = await o.task(read, 'obsidian-read-1');
   expect(first.status).toBe(200);
   expect(first.headers['x-cache']).toBe('MISS');
   expect(first.body.output.path).toBe('Projects/Alpha.md');
   expect(first.body.output.tags).toEqual(['project', 'project/alpha', 'todo']);
   expect(first.body.output.body).toContain('quantum gardening');
 
-  const second = await task(read, 'obsidian-read-2');
+  const second = await o.task(read, 'obsidian-read-2');
   expect(second.status).toBe(200);
   expect(second.headers['x-cache']).toBe('HIT');
   expect(second.body.output).toEqual(first.body.output);
 
-  const write = await task(
+  const write = await o.task(
     {
       action: 'write',
       input: {
@@ -76,14 +42,14 @@ test('read is cached (MISS, HIT) and a write through the orchestrator makes the 
   expect(write.status).toBe(200);
   expect(write.headers['x-cache']).toBe('BYPASS');
 
-  const third = await task(read, 'obsidian-read-3');
+  const third = await o.task(read, 'obsidian-read-3');
   expect(third.status).toBe(200);
   expect(third.headers['x-cache']).toBe('MISS');
   expect(third.body.output.body).toBe('# Alpha v2\n\nNow about hydroponics.\n');
   expect(third.body.output.version).toBe(write.body.output.version);
 
   // The stale version is now a conflict, relayed as the agent's 409.
-  const stale = await task(
+  const stale = await o.task(
     {
       action: 'write',
       input: { path: 'Projects/Alpha.md', body: 'lost', expected_version: first.body.output.version },
@@ -94,22 +60,20 @@ test('read is cached (MISS, HIT) and a write through the orchestrator makes the 
   expect(vault.read('Projects/Alpha.md')).toBe('# Alpha v2\n\nNow about hydroponics.\n');
 
   // Search through the cache sees the write too.
-  const search = await task({ action: 'search', input: { query: 'hydroponics' } }, 'obsidian-search-1');
+  const search = await o.task({ action: 'search', input: { query: 'hydroponics' } }, 'obsidian-search-1');
   expect(search.status).toBe(200);
   expect(search.body.output.results.map((r: { path: string }) => r.path)).toEqual(['Projects/Alpha.md']);
 
   // A hostile path is the agent's 4xx, passed through, not a 5xx.
-  const hostile = await task({ action: 'read', input: { path: 'escape.md' } }, 'obsidian-hostile-1');
+  const hostile = await o.task({ action: 'read', input: { path: 'escape.md' } }, 'obsidian-hostile-1');
   expect(hostile.status).toBe(400);
 
   // In the logs of both services.
-  const seen = (id: string) => [proc, orchestrator].every((p) => p.logs.some((l) => l.correlation_id === id));
-  const ids = ['obsidian-read-1', 'obsidian-write-1', 'obsidian-read-3', 'obsidian-search-1'];
-  // Logs are written asynchronously: give the last lines a moment to arrive.
-  for (let i = 0; i < 40 && !ids.every(seen); i += 1) await new Promise((r) => setTimeout(r, 50));
-  for (const id of ids) expect(seen(id)).toBe(true);
+  for (const id of ['obsidian-read-1', 'obsidian-write-1', 'obsidian-read-3', 'obsidian-search-1']) {
+    expect([id, await o.loggedByBoth(id)]).toEqual([id, true]);
+  }
   // The HIT asked the agent only for the note's version (resolve), not for the note.
-  const hitUrls = proc.logs.filter((l) => l.correlation_id === 'obsidian-read-2').map((l) => l.url);
+  const hitUrls = o.agent.logs.filter((l) => l.correlation_id === 'obsidian-read-2').map((l) => l.url);
   expect(hitUrls).toEqual(['/v1/actions/read/resolve']);
   expect(vault.outsideState()).toBe(vault.initialOutside);
 });

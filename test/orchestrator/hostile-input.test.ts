@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import request, { type Response } from 'supertest';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
-import { startTestAgent, type TestAgent } from '../support/test-agent.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
+import { startTestAgent, type TestAgent } from '../../harness/test-agent.ts';
 import { API_KEY, auth, startOrchestrator } from '../support/orchestrator.ts';
 
 /**
@@ -59,7 +59,7 @@ interface Case {
 }
 
 /** A valid task body with `changes` applied (an `undefined` value removes a field). */
-const task = (changes: Record<string, unknown> = {}) => {
+const taskBody = (changes: Record<string, unknown> = {}) => {
   const body: Record<string, unknown> = { agent: 'git', action: 'echo', input: { hello: 'world' } };
   for (const [k, v] of Object.entries(changes)) {
     if (v === undefined) delete body[k];
@@ -68,7 +68,7 @@ const task = (changes: Record<string, unknown> = {}) => {
   return body;
 };
 const withSession = (changes: Record<string, unknown>) => (session: string) =>
-  task({ session_id: session, ...changes });
+  taskBody({ session_id: session, ...changes });
 
 const deep = (levels: number, open: string, close: string, leaf = '1') =>
   open.repeat(levels) + leaf + close.repeat(levels);
@@ -121,7 +121,7 @@ const cases: Case[] = [
 
   // JSON that is not an object.
   { name: 'an array', json: [], status: 400, type: 'validation-error', check: fieldNamed('(body)') },
-  { name: 'an array holding a task', json: [task()], status: 400, type: 'validation-error' },
+  { name: 'an array holding a task', json: [taskBody()], status: 400, type: 'validation-error' },
   { name: 'a string', json: 'run echo', status: 400, type: 'validation-error' },
   { name: 'a number', json: 42, status: 400, type: 'validation-error' },
   { name: 'null', json: null, status: 400, type: 'validation-error', check: fieldNamed('(body)') },
@@ -130,175 +130,175 @@ const cases: Case[] = [
   // Wrong types and values for each field.
   {
     name: 'agent: number',
-    json: task({ agent: 1 }),
+    json: taskBody({ agent: 1 }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('agent'),
   },
   {
     name: 'agent: null',
-    json: task({ agent: null }),
+    json: taskBody({ agent: null }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('agent'),
   },
   {
     name: 'agent: unknown pool',
-    json: task({ agent: 'nope' }),
+    json: taskBody({ agent: 'nope' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('agent'),
   },
   {
     name: 'agent: wrong case',
-    json: task({ agent: 'GIT' }),
+    json: taskBody({ agent: 'GIT' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('agent'),
   },
   {
     name: 'agent: missing',
-    json: task({ agent: undefined }),
+    json: taskBody({ agent: undefined }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('agent'),
   },
   {
     name: 'action: number',
-    json: task({ action: 7 }),
+    json: taskBody({ action: 7 }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('action'),
   },
   {
     name: 'action: empty',
-    json: task({ action: '' }),
+    json: taskBody({ action: '' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('action'),
   },
   {
     name: 'action: missing',
-    json: task({ action: undefined }),
+    json: taskBody({ action: undefined }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('action'),
   },
   {
     name: 'action: ../x',
-    json: task({ action: '../x' }),
+    json: taskBody({ action: '../x' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('action'),
   },
   {
     name: 'action: a/b',
-    json: task({ action: 'a/b' }),
+    json: taskBody({ action: 'a/b' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('action'),
   },
   {
     name: 'action: uppercase',
-    json: task({ action: 'ECHO' }),
+    json: taskBody({ action: 'ECHO' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('action'),
   },
   {
     name: 'action: 65 characters',
-    json: task({ action: 'a'.repeat(65) }),
+    json: taskBody({ action: 'a'.repeat(65) }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('action'),
   },
   {
     name: 'action: query string',
-    json: task({ action: 'echo?x=1' }),
+    json: taskBody({ action: 'echo?x=1' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('action'),
   },
   {
     name: 'action: encoded slash',
-    json: task({ action: 'echo%2f..' }),
+    json: taskBody({ action: 'echo%2f..' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('action'),
   },
   {
     name: 'input: string',
-    json: task({ input: 'x' }),
+    json: taskBody({ input: 'x' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('input'),
   },
   {
     name: 'input: array',
-    json: task({ input: [1] }),
+    json: taskBody({ input: [1] }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('input'),
   },
   {
     name: 'input: null',
-    json: task({ input: null }),
+    json: taskBody({ input: null }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('input'),
   },
   {
     name: 'input: missing',
-    json: task({ input: undefined }),
+    json: taskBody({ input: undefined }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('input'),
   },
   {
     name: 'session_id: number',
-    json: task({ session_id: 1 }),
+    json: taskBody({ session_id: 1 }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('session_id'),
   },
   {
     name: 'session_id: empty',
-    json: task({ session_id: '' }),
+    json: taskBody({ session_id: '' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('session_id'),
   },
   {
     name: 'session_id: spaces',
-    json: task({ session_id: 'a b' }),
+    json: taskBody({ session_id: 'a b' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('session_id'),
   },
   {
     name: 'session_id: ../',
-    json: task({ session_id: '../etc/passwd' }),
+    json: taskBody({ session_id: '../etc/passwd' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('session_id'),
   },
   {
     name: 'session_id: Redis glob',
-    json: task({ session_id: '*' }),
+    json: taskBody({ session_id: '*' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('session_id'),
   },
   {
     name: 'session_id: 65 characters',
-    json: task({ session_id: 'a'.repeat(65) }),
+    json: taskBody({ session_id: 'a'.repeat(65) }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('session_id'),
   },
   {
     name: 'session_id: unknown session',
-    json: task({ session_id: 'no-such-session' }),
+    json: taskBody({ session_id: 'no-such-session' }),
     status: 404,
     type: 'not-found',
   },
@@ -325,49 +325,49 @@ const cases: Case[] = [
   },
   {
     name: 'session_version: without session_id',
-    json: task({ session_version: 1 }),
+    json: taskBody({ session_version: 1 }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('session_version'),
   },
   {
     name: 'mode: unknown',
-    json: task({ mode: 'later' }),
+    json: taskBody({ mode: 'later' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('mode'),
   },
   {
     name: 'mode: number',
-    json: task({ mode: 1 }),
+    json: taskBody({ mode: 1 }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('mode'),
   },
   {
     name: 'cache: unknown',
-    json: task({ cache: 'maybe' }),
+    json: taskBody({ cache: 'maybe' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('cache'),
   },
   {
     name: 'cache: boolean',
-    json: task({ cache: true }),
+    json: taskBody({ cache: true }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('cache'),
   },
   {
     name: 'unknown top-level field',
-    json: task({ priority: 'high' }),
+    json: taskBody({ priority: 'high' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('priority'),
   },
   {
     name: 'unknown field differing by case',
-    json: task({ Agent: 'git' }),
+    json: taskBody({ Agent: 'git' }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('Agent'),
@@ -376,7 +376,7 @@ const cases: Case[] = [
   // The agent's own validation.
   {
     name: 'unknown action on a known agent',
-    json: task({ action: 'nope' }),
+    json: taskBody({ action: 'nope' }),
     status: 400,
     type: 'unknown-action',
     check: (res) => {
@@ -386,35 +386,35 @@ const cases: Case[] = [
   },
   {
     name: 'typed: n as string',
-    json: task({ action: 'typed', input: { n: '5' } }),
+    json: taskBody({ action: 'typed', input: { n: '5' } }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('input.n'),
   },
   {
     name: 'typed: n above range',
-    json: task({ action: 'typed', input: { n: 11 } }),
+    json: taskBody({ action: 'typed', input: { n: 11 } }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('input.n'),
   },
   {
     name: 'typed: n below range',
-    json: task({ action: 'typed', input: { n: 0 } }),
+    json: taskBody({ action: 'typed', input: { n: 0 } }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('input.n'),
   },
   {
     name: 'typed: n missing',
-    json: task({ action: 'typed', input: {} }),
+    json: taskBody({ action: 'typed', input: {} }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('input.n'),
   },
   {
     name: 'typed: extra input key',
-    json: task({ action: 'typed', input: { n: 1, m: 2 } }),
+    json: taskBody({ action: 'typed', input: { n: 1, m: 2 } }),
     status: 400,
     type: 'validation-error',
     check: fieldNamed('input.m'),
@@ -423,7 +423,7 @@ const cases: Case[] = [
   // Size.
   {
     name: 'body over BODY_LIMIT_BYTES',
-    json: task({ input: { pad: 'x'.repeat(ONE_MIB) } }),
+    json: taskBody({ input: { pad: 'x'.repeat(ONE_MIB) } }),
     status: 413,
     type: 'payload-too-large',
   },
@@ -437,7 +437,7 @@ const cases: Case[] = [
   {
     name: 'gzip body that inflates past BODY_LIMIT_BYTES',
     headers: { 'Content-Encoding': 'gzip' },
-    raw: gzipSync(JSON.stringify(task({ input: { pad: ' '.repeat(4 * ONE_MIB) } }))),
+    raw: gzipSync(JSON.stringify(taskBody({ input: { pad: ' '.repeat(4 * ONE_MIB) } }))),
     status: 413,
     type: 'payload-too-large',
   },
@@ -446,7 +446,7 @@ const cases: Case[] = [
   {
     name: 'text/plain',
     headers: { 'Content-Type': 'text/plain' },
-    json: task(),
+    json: taskBody(),
     status: 415,
     type: 'unsupported-media-type',
   },
@@ -467,35 +467,35 @@ const cases: Case[] = [
   {
     name: 'no Content-Type',
     headers: { 'Content-Type': null },
-    json: task(),
+    json: taskBody(),
     status: 415,
     type: 'unsupported-media-type',
   },
   {
     name: 'application/jsonx',
     headers: { 'Content-Type': 'application/jsonx' },
-    json: task(),
+    json: taskBody(),
     status: 415,
     type: 'unsupported-media-type',
   },
   {
     name: 'charset latin1',
     headers: { 'Content-Type': 'application/json; charset=latin1' },
-    json: task(),
+    json: taskBody(),
     status: 415,
     type: 'unsupported-media-type',
   },
   {
     name: 'charset utf-16 (quoted)',
     headers: { 'Content-Type': 'application/json; charset="UTF-16"' },
-    json: task(),
+    json: taskBody(),
     status: 415,
     type: 'unsupported-media-type',
   },
   {
     name: 'unknown Content-Encoding',
     headers: { 'Content-Encoding': 'x-rot13' },
-    json: task(),
+    json: taskBody(),
     status: 415,
     type: 'unsupported-media-type',
   },
@@ -577,7 +577,7 @@ const cases: Case[] = [
   {
     name: 'no Authorization',
     headers: { Authorization: null },
-    json: task(),
+    json: taskBody(),
     status: 401,
     type: 'unauthorized',
     check: challenges,
@@ -585,7 +585,7 @@ const cases: Case[] = [
   {
     name: 'wrong API key',
     headers: { Authorization: 'Bearer not-the-right-key-0123456789' },
-    json: task(),
+    json: taskBody(),
     status: 401,
     type: 'unauthorized',
     check: challenges,
@@ -593,7 +593,7 @@ const cases: Case[] = [
   {
     name: 'the right key with a character added',
     headers: { Authorization: `Bearer ${API_KEY}x` },
-    json: task(),
+    json: taskBody(),
     status: 401,
     type: 'unauthorized',
     check: challenges,
@@ -601,7 +601,7 @@ const cases: Case[] = [
   {
     name: 'Basic credentials',
     headers: { Authorization: `Basic ${Buffer.from(`user:${API_KEY}`).toString('base64')}` },
-    json: task(),
+    json: taskBody(),
     status: 401,
     type: 'unauthorized',
     check: challenges,
@@ -609,7 +609,7 @@ const cases: Case[] = [
   {
     name: 'Bearer with no key',
     headers: { Authorization: 'Bearer' },
-    json: task(),
+    json: taskBody(),
     status: 401,
     type: 'unauthorized',
     check: challenges,
@@ -617,7 +617,7 @@ const cases: Case[] = [
   {
     name: 'Bearer and a space only',
     headers: { Authorization: 'Bearer ' },
-    json: task(),
+    json: taskBody(),
     status: 401,
     type: 'unauthorized',
     check: challenges,
@@ -625,7 +625,7 @@ const cases: Case[] = [
   {
     name: 'the key without a scheme',
     headers: { Authorization: API_KEY },
-    json: task(),
+    json: taskBody(),
     status: 401,
     type: 'unauthorized',
     check: challenges,
@@ -633,7 +633,7 @@ const cases: Case[] = [
   {
     name: 'the key followed by junk',
     headers: { Authorization: `Bearer ${API_KEY} ${API_KEY}` },
-    json: task(),
+    json: taskBody(),
     status: 401,
     type: 'unauthorized',
     check: challenges,
@@ -641,7 +641,7 @@ const cases: Case[] = [
   {
     name: 'a 10,000-character key',
     headers: { Authorization: `Bearer ${'k'.repeat(10000)}` },
-    json: task(),
+    json: taskBody(),
     status: 401,
     type: 'unauthorized',
     check: challenges,
@@ -767,7 +767,7 @@ const cases: Case[] = [
     name: 'unknown API version',
     method: 'post',
     path: '/v2/tasks',
-    json: task(),
+    json: taskBody(),
     status: 404,
     type: 'not-found',
   },
@@ -793,7 +793,7 @@ const cases: Case[] = [
   {
     name: 'PUT /v1/tasks',
     method: 'put',
-    json: task(),
+    json: taskBody(),
     status: 405,
     type: 'method-not-allowed',
     check: allows('POST'),
@@ -809,7 +809,7 @@ const cases: Case[] = [
     name: 'POST /v1/tasks/{id}',
     method: 'post',
     path: `/v1/tasks/${SOME_TASK_ID}`,
-    json: task(),
+    json: taskBody(),
     status: 405,
     type: 'method-not-allowed',
     check: allows('GET, HEAD'),
@@ -915,7 +915,7 @@ describe('X-Correlation-ID', () => {
       .post('/v1/tasks')
       .set(auth)
       .set('X-Correlation-ID', correlationId)
-      .send(task({ input: { correlation: correlationId }, cache: 'bypass' }));
+      .send(taskBody({ input: { correlation: correlationId }, cache: 'bypass' }));
 
   test.each([
     ['65 characters', 'c'.repeat(65)],
@@ -962,7 +962,7 @@ describe('HTTP semantics the API key and If-Match checks must follow (RFC 9110)'
     const res = await request(orch.url)
       .post('/v1/tasks')
       .set('Authorization', `bearer ${API_KEY}`)
-      .send(task({ input: { scheme: 'lowercase' } }));
+      .send(taskBody({ input: { scheme: 'lowercase' } }));
     expect(res.status).toBe(200);
   });
 
@@ -1082,7 +1082,7 @@ describe('after all of it', () => {
     const res = await request(orch.url)
       .post('/v1/tasks')
       .set(auth)
-      .send(task({ input: { after: 'the storm' } }));
+      .send(taskBody({ input: { after: 'the storm' } }));
     expect(res.status).toBe(200);
     expect(res.headers['x-cache']).toBe('MISS');
     expect(res.body).toEqual({

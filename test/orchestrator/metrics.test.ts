@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { parseMetrics, sample } from '../support/metrics.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
-import { startTestAgent, type TestAgent } from '../support/test-agent.ts';
-import { auth, startOrchestrator } from '../support/orchestrator.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
+import { startTestAgent, type TestAgent } from '../../harness/test-agent.ts';
+import { auth, startOrchestrator, task } from '../support/orchestrator.ts';
 
 let redis: RedisServer;
 let agent: TestAgent;
@@ -25,15 +25,22 @@ afterAll(async () => {
 });
 
 test('a known sequence of requests produces exactly the counts it must', async () => {
-  const task = (body: Record<string, unknown>) => request(orch.url).post('/v1/tasks').set(auth).send(body);
-  expect((await task({ agent: 'git', action: 'echo', input: { m: 1 } })).headers['x-cache']).toBe('MISS');
-  expect((await task({ agent: 'git', action: 'echo', input: { m: 1 } })).headers['x-cache']).toBe('HIT');
-  expect((await task({ agent: 'git', action: 'echo', input: { m: 1 } })).headers['x-cache']).toBe('HIT');
+  expect((await task(orch.url, { agent: 'git', action: 'echo', input: { m: 1 } })).headers['x-cache']).toBe(
+    'MISS',
+  );
+  expect((await task(orch.url, { agent: 'git', action: 'echo', input: { m: 1 } })).headers['x-cache']).toBe(
+    'HIT',
+  );
+  expect((await task(orch.url, { agent: 'git', action: 'echo', input: { m: 1 } })).headers['x-cache']).toBe(
+    'HIT',
+  );
   expect(
-    (await task({ agent: 'git', action: 'echo', input: { m: 1 }, cache: 'bypass' })).headers['x-cache'],
+    (await task(orch.url, { agent: 'git', action: 'echo', input: { m: 1 }, cache: 'bypass' })).headers[
+      'x-cache'
+    ],
   ).toBe('BYPASS');
-  expect((await task({ agent: 'git', action: 'typed', input: { n: 'x' } })).status).toBe(400); // agent rejects input
-  expect((await task({ agent: 'nope', action: 'echo', input: {} })).status).toBe(400); // orchestrator rejects body
+  expect((await task(orch.url, { agent: 'git', action: 'typed', input: { n: 'x' } })).status).toBe(400); // agent rejects input
+  expect((await task(orch.url, { agent: 'nope', action: 'echo', input: {} })).status).toBe(400); // orchestrator rejects body
   expect((await request(orch.url).post('/v1/tasks').send({})).status).toBe(401);
   expect((await request(orch.url).get('/v1/sessions/abc').set(auth)).status).toBe(404);
   expect((await request(orch.url).get('/no/such/path')).status).toBe(404);

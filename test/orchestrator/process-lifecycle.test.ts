@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import request from 'supertest';
 import { spawnOrchestrator, type ServiceProcess } from '../support/process.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
-import { startTestAgent, type TestAgent } from '../support/test-agent.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
+import { startTestAgent, type TestAgent } from '../../harness/test-agent.ts';
 import { auth, startOrchestrator } from '../support/orchestrator.ts';
 
 let redis: RedisServer;

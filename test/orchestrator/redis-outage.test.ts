@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
-import { startTestAgent, type TestAgent } from '../support/test-agent.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
+import { startTestAgent, type TestAgent } from '../../harness/test-agent.ts';
 import { auth, startOrchestrator } from '../support/orchestrator.ts';
 
 let redis: RedisServer;

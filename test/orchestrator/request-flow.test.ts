@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
-import { startTestAgent, type TestAgent } from '../support/test-agent.ts';
-import { auth, startOrchestrator } from '../support/orchestrator.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
+import { startTestAgent, type TestAgent } from '../../harness/test-agent.ts';
+import { auth, startOrchestrator, task } from '../support/orchestrator.ts';
 
 let redis: RedisServer;
 let agent: TestAgent;
@@ -19,9 +19,6 @@ afterAll(async () => {
   await agent.stop();
   await redis.close();
 });
-
-const task = (url: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  request(url).post('/v1/tasks').set(auth).set(headers).send(body);
 
 describe('cache', () => {
   test('MISS, then HIT for the same input with its keys reordered, on either instance', async () => {

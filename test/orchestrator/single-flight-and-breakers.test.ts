@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
-import { startTestAgent, type TestAgent } from '../support/test-agent.ts';
-import { auth, startOrchestrator } from '../support/orchestrator.ts';
+import { startRedis, type RedisServer } from '../../harness/redis-server.ts';
+import { startTestAgent, type TestAgent } from '../../harness/test-agent.ts';
+import { startOrchestrator, task } from '../support/orchestrator.ts';
 
 let redis: RedisServer;
 let agent: TestAgent;
@@ -26,9 +26,6 @@ afterAll(async () => {
   await agent.stop();
   await redis.close();
 });
-
-const task = (url: string, body: Record<string, unknown>) =>
-  request(url).post('/v1/tasks').set(auth).send(body);
 
 test('single flight: 50 concurrent identical requests over two instances run the agent once', async () => {
   const body = { agent: 'git', action: 'slow', input: { ms: 300, tag: `sf-${Date.now()}` } };

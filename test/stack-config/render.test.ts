@@ -10,15 +10,34 @@ import { parse } from 'yaml';
 import { layout, loadOptions } from '../../stack/layout.ts';
 import { confFile, prepare, prometheusConfig } from '../../stack/local-configs.ts';
 import { fill, KUBERNETES_CONFIG_DIR, kubernetesConfigs } from '../../stack/render.ts';
+import { PORT_BASES, portBase } from '../../stack/own-stack.ts';
 import { processSpecs } from '../../stack/topology.ts';
 
 const l = layout(
   loadOptions({
-    PHOENIX_PORT_BASE: '31000',
+    PHOENIX_PORT_BASE: String(portBase('stack-config')),
     PHOENIX_STACK_DIR: mkdtempSync(path.join(os.tmpdir(), 'phoenix-conf-')),
   }),
 );
 prepare(l, false);
+const primaryPort = l.ports.redis[0]!;
+
+/** Every port of a layout, the counted kinds at their largest (9 each). */
+function portsOf(base: number): number[] {
+  const nine = { PHOENIX_ORCHESTRATORS: '9', PHOENIX_GIT_AGENTS: '9', PHOENIX_LLM_ROUTERS: '9' };
+  const ports = layout(
+    loadOptions({ PHOENIX_PORT_BASE: String(base), ...nine, PHOENIX_OBSIDIAN_AGENTS: '9' }),
+  ).ports;
+  const flat = (v: unknown): number[] =>
+    typeof v === 'number' ? [v] : Object.values(v as Record<string, unknown>).flatMap(flat);
+  return flat(ports);
+}
+
+test('stacks of their own never share a port with each other or with the default stack', () => {
+  const bases = [loadOptions({}).PHOENIX_PORT_BASE, ...Object.values(PORT_BASES)].sort((a, b) => a - b);
+  const span = Math.max(...portsOf(10000)) + 1 - 10000;
+  bases.slice(1).forEach((b, i) => expect(b - bases[i]!).toBeGreaterThanOrEqual(span));
+});
 
 test('fill refuses a placeholder without a value and a value without a placeholder', () => {
   expect(fill('a {{X}} b', { X: 1 })).toBe('a 1 b');
@@ -51,9 +70,11 @@ test('Redis snapshots every 15 minutes; Sentinels watch with quorum 2', () => {
   const primary = readFileSync(confFile(l, 'redis-1.conf'), 'utf8');
   expect(primary).toMatch(/^save 900 1$/m);
   expect(primary).not.toMatch(/^replicaof/m);
-  expect(readFileSync(confFile(l, 'redis-2.conf'), 'utf8')).toMatch(/^replicaof 127\.0\.0\.1 31000$/m);
+  expect(readFileSync(confFile(l, 'redis-2.conf'), 'utf8')).toMatch(
+    new RegExp(`^replicaof 127\\.0\\.0\\.1 ${primaryPort}$`, 'm'),
+  );
   expect(readFileSync(confFile(l, 'sentinel-1.conf'), 'utf8')).toMatch(
-    /^sentinel monitor phoenix 127\.0\.0\.1 31000 2$/m,
+    new RegExp(`^sentinel monitor phoenix 127\\.0\\.0\\.1 ${primaryPort} 2$`, 'm'),
   );
 });
 
@@ -84,7 +105,7 @@ test('the services reach Redis only through the Sentinels, on loopback, with the
   const services = processSpecs(l).filter((s) => s.args[0]?.includes('/services/'));
   expect(services.length).toBe(3 + 6);
   for (const s of services) {
-    expect(s.env?.['REDIS_SENTINELS']).toBe('127.0.0.1:31005,127.0.0.1:31006,127.0.0.1:31007');
+    expect(s.env?.['REDIS_SENTINELS']).toBe(l.ports.sentinel.map((p) => `127.0.0.1:${p}`).join(','));
     expect(s.env?.['REDIS_URL']).toBeUndefined();
     expect(s.env?.['HOST']).toBe('127.0.0.1');
     expect(s.env?.['MAX_CONNECTIONS']).toBe('1000'); // from kustomize/base/config/phoenix.env

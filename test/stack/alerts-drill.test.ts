@@ -19,7 +19,7 @@ import {
 
 jest.setTimeout(600000);
 
-const env = stackEnv(29000);
+const env = stackEnv('alerts-drill');
 const l = layout(loadOptions({ ...process.env, ...env }));
 let status: StackStatus;
 

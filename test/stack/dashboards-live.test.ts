@@ -17,7 +17,7 @@ import {
 
 jest.setTimeout(300000);
 
-const env = stackEnv(27700);
+const env = stackEnv('dashboards-live');
 let status: StackStatus;
 
 beforeAll(async () => {

@@ -24,7 +24,7 @@ import {
 
 jest.setTimeout(240000);
 
-const env = stackEnv(27400);
+const env = stackEnv('stack-test');
 const l = layout(loadOptions({ ...process.env, ...env }));
 let status: StackStatus;
 let client: LbClient;

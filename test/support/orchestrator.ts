@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { createOrchestrator, type Orchestrator } from '../../services/orchestrator/app.ts';
 import { loadOrchestratorConfig } from '../../services/orchestrator/config.ts';
 
@@ -16,7 +17,7 @@ export async function startOrchestrator(
     SHUTDOWN_TIMEOUT_MS: '5000',
     AGENT_TIMEOUT_MS: '2000',
     POOL_HEALTH_POLL_MS: '200',
-    AGENT_HEARTBEAT_TTL_MS: '1000',
+    HEARTBEAT_TTL_MS: '1000',
     BREAKER_RESET_TIMEOUT_MS: '5000',
     REDIS_COMMAND_TIMEOUT_MS: '500',
     ...env,
@@ -24,4 +25,9 @@ export async function startOrchestrator(
   const orchestrator = createOrchestrator(config);
   const { port } = await orchestrator.start(0, '127.0.0.1');
   return Object.assign(orchestrator, { url: `http://127.0.0.1:${port}`, port });
+}
+
+/** POST /v1/tasks to the orchestrator at `url` with the test API key (and any other headers). */
+export function task(url: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return request(url).post('/v1/tasks').set(auth).set(headers).send(body);
 }

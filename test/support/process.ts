@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ORCHESTRATOR } from '../../platform/workloads.ts';
 import { API_KEY } from './orchestrator.ts';
-import { freePort } from './redis-server.ts';
+import { freePort } from '../../harness/redis-server.ts';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -71,7 +72,7 @@ export async function spawnService(
 /** Runs `node services/orchestrator/main.ts` as its own process. */
 export function spawnOrchestrator(env: Record<string, string>): Promise<ServiceProcess> {
   return spawnService(
-    'services/orchestrator/main.ts',
+    ORCHESTRATOR.entry,
     { API_KEYS: API_KEY, AGENT_TIMEOUT_MS: '2000', ...env },
     'orchestrator listening',
   );

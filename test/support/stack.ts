@@ -1,21 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ownStackEnv, type StackUser } from '../../stack/own-stack.ts';
 import type { StackStatus } from '../../stack/status.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 export type { StackStatus } from '../../stack/status.ts';
 
-/** A stack of its own (ports from `base`, state in a temporary folder) driven through the real CLI. */
-export function stackEnv(base: number): Record<string, string> {
-  return {
-    PHOENIX_PORT_BASE: String(base),
-    PHOENIX_STACK_DIR: mkdtempSync(path.join(os.tmpdir(), 'phoenix-stack-')),
-  };
-}
+/** The environment of a test's stack of its own (stack/own-stack.ts), driven through the real CLI. */
+export const stackEnv = (user: StackUser) => ownStackEnv(user);
 
 export function stack(
   env: Record<string, string>,

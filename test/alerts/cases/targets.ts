@@ -1,5 +1,5 @@
-import type { AlertsConfig } from '../../config.ts';
-import { parseDuration } from '../../duration.ts';
+import type { AlertsConfig } from '../../../alerts/config.ts';
+import { parseDuration } from '../../../alerts/duration.ts';
 import type { Case, CaseFile } from '../types.ts';
 
 /** The same five cases for every scrape job's target-down alert. */

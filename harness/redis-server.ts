@@ -44,7 +44,9 @@ export async function startRedis() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'phoenix-redis-'));
   let child: ChildProcess | undefined;
 
+  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
   const start = async () => {
+    if (running()) return;
     child = spawn(
       'redis-server',
       [
@@ -72,7 +74,7 @@ export async function startRedis() {
   };
   const stop = async () => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || !running()) return;
     const exited = new Promise((resolve) => c.once('exit', resolve));
     c.kill('SIGKILL');
     await exited;

@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { AgentPool } from '../../services/kit/agent-contract.ts';
-import { agentConfigSchema, createAgentService, defineAction } from '../../services/kit/agent-service.ts';
-import { loadConfig } from '../../services/kit/config.ts';
-import { Problem } from '../../services/kit/problem.ts';
+import type { AgentPool } from '../platform/pools.ts';
+import { agentConfigSchema, createAgentService, defineAction } from '../services/kit/agent-service.ts';
+import { loadConfig } from '../services/kit/config.ts';
+import { Problem } from '../services/kit/problem.ts';
 
 /**
- * A small agent for exercising the orchestrator before the real pools exist. It speaks the agent
- * contract through the real kit, counts its calls, and can be told to fail, slow down or move the
- * version its `versioned` action resolves to.
+ * A small agent for exercising the orchestrator (tests and benchmarks). It speaks the agent contract
+ * through the real kit, counts its calls, and can be told to fail, slow down or move the version its
+ * `versioned` action resolves to.
  */
 export async function startTestAgent(
   opts: {
@@ -110,7 +110,12 @@ export async function startTestAgent(
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     ...opts.env,
   });
-  const agent = createAgentService({ pool, serviceName: `test-${pool}-agent`, config, actions });
+  const agent = createAgentService({
+    pool,
+    serviceName: `test-${pool}-agent`,
+    config,
+    build: () => ({ actions }),
+  });
   const { port } = await agent.start(opts.port ?? 0, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,

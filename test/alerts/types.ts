@@ -1,4 +1,4 @@
-import type { Mode } from '../lib.ts';
+import type { Mode } from '../../alerts/lib.ts';
 
 /** One firing alert a case expects: the labels that locate it and its expanded description. */
 export type Expected = { labels: Record<string, string>; description: string };

@@ -1,7 +1,9 @@
-import type { AlertsConfig } from '../config.ts';
-import { isAlert, type AlertingRule, type Mode } from '../lib.ts';
-import { toYaml } from '../yaml.ts';
-import { buildGroups } from '../rules/index.ts';
+import path from 'node:path';
+import type { AlertsConfig } from '../../alerts/config.ts';
+import { isAlert, type AlertingRule, type Mode } from '../../alerts/lib.ts';
+import { buildGroups } from '../../alerts/rules/index.ts';
+import { toYaml } from '../../alerts/yaml.ts';
+import { FILES } from '../../platform/files.ts';
 import { agentCases } from './cases/agents.ts';
 import { drillCases } from './cases/drill.ts';
 import { loadBalancerCases } from './cases/load-balancer.ts';
@@ -12,11 +14,12 @@ import { sloCases } from './cases/slo.ts';
 import { targetCases } from './cases/targets.ts';
 import type { CaseFile } from './types.ts';
 
-export const TESTS_DIR = 'alerts/tests/generated';
+export const TESTS_DIR = FILES.alertTests;
 
+/** The rule files as promtool finds them from a test file. */
 const RULE_FILES: Record<Mode, string> = {
-  normal: '../../generated/phoenix-orch.rules.yaml',
-  drill: '../../generated/phoenix-orch.drill.rules.yaml',
+  normal: path.relative(TESTS_DIR, FILES.rules),
+  drill: path.relative(TESTS_DIR, FILES.drillRules),
 };
 
 export function caseFiles(config: AlertsConfig): CaseFile[] {
@@ -78,7 +81,7 @@ export async function renderTestFiles(config: AlertsConfig): Promise<Map<string,
     };
     files.set(
       path,
-      await toYaml(body, [`# Generated from alerts/tests/cases/ by \`npm run alerts:generate\`.`], path),
+      await toYaml(body, [`# Generated from test/alerts/cases/ by \`npm run alerts:generate\`.`], path),
     );
   }
   return files;
