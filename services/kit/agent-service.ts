@@ -8,6 +8,8 @@ import { client, LATENCY_BUCKETS } from './metrics.ts';
 import { Problem, badRequest, notFound } from './problem.ts';
 import { closeRedis, createRedis, type Redis } from './redis.ts';
 import { Service } from './service.ts';
+import { VersionPublisher } from './version-publisher.ts';
+import { joinVersion, planVersion, type CacheCondition, type VersionPart } from './versions.ts';
 
 export const agentConfigSchema = baseConfigSchema.extend({
   PORT: int(9000, 0, 65535).describe('Agent HTTP port.'),
@@ -17,6 +19,12 @@ export const agentConfigSchema = baseConfigSchema.extend({
     .describe('URL this instance reports in its heartbeat (informational).'),
   HEARTBEAT_INTERVAL_MS: int(2000, 100, 60000).describe('How often an agent reports its health to Redis.'),
   HEARTBEAT_TTL_MS: int(6000, 300, 600000).describe('How long one heartbeat stays valid.'),
+  VERSIONS_TICK_MS: int(250, 50, 10000).describe(
+    'How often an agent tells orchestrators its published versions are current; keep it well below their `VERSIONS_MAX_SILENCE_MS`.',
+  ),
+  VERSIONS_MAX_ENTRIES: int(100000, 0, 10000000).describe(
+    'Most sources (refs, notes, folders) one agent publishes versions for; the rest are resolved on request.',
+  ),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 
@@ -35,11 +43,27 @@ export interface AgentAction<S extends z.ZodType = z.ZodType> {
   ttl_seconds: number;
   /** Current version of the state the answer depends on (see ActionDescriptor.resolve). */
   resolve?: (input: z.infer<S>, ctx: ActionContext) => Promise<string>;
+  /** The version as a rule over published sources (ActionDescriptor.version_from); replaces `resolve`. */
+  version_from?: VersionPart[];
+  cacheable_when?: CacheCondition;
+  stale_if_error_seconds?: number;
   run: (input: z.infer<S>, ctx: ActionContext) => Promise<unknown>;
 }
 
 export const defineAction = <S extends z.ZodType>(action: AgentAction<S>): AgentAction =>
   action as unknown as AgentAction;
+
+/** An agent's moving state, for actions with `version_from`: the live value of one source, and its publisher. */
+export interface AgentSources {
+  /** The current version of source `kind(args)`; a problem (404, ...) when it names nothing. */
+  lookup: (
+    kind: string,
+    args: string[],
+    ctx: { field: string | undefined; signal: AbortSignal },
+  ) => Promise<string>;
+  /** Starts keeping the publisher's state current; returns how to stop. */
+  publish?: (publisher: VersionPublisher) => () => Promise<void> | void;
+}
 
 const actionRequestSchema = z.strictObject({
   input: z.unknown(),
@@ -59,6 +83,7 @@ export function createAgentService(opts: {
   actions: AgentAction[];
   /** Extra health detail and status reported in the heartbeat. */
   healthDetail?: () => Record<string, unknown>;
+  sources?: AgentSources;
 }) {
   const { config, pool } = opts;
   const service = new Service({
@@ -85,6 +110,7 @@ export function createAgentService(opts: {
   const actions = new Map<string, AgentAction>();
   for (const action of opts.actions) {
     if (!ACTION_NAME.test(action.name)) throw new Error(`bad action name ${action.name}`);
+    if (action.version_from && !opts.sources) throw new Error(`${action.name}: version_from needs sources`);
     actions.set(action.name, action);
   }
   const catalogue: ActionDescriptor[] = opts.actions.map((a) => ({
@@ -93,7 +119,10 @@ export function createAgentService(opts: {
     input_schema: z.toJSONSchema(a.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
     cacheable: a.cacheable,
     ttl_seconds: a.ttl_seconds,
-    ...(a.resolve ? { resolve: true } : {}),
+    ...(a.resolve || a.version_from ? { resolve: true } : {}),
+    ...(a.version_from ? { version_from: a.version_from } : {}),
+    ...(a.cacheable_when ? { cacheable_when: a.cacheable_when } : {}),
+    ...(a.stale_if_error_seconds ? { stale_if_error_seconds: a.stale_if_error_seconds } : {}),
   }));
   const catalogueBody = JSON.stringify({ pool, actions: catalogue });
 
@@ -113,7 +142,35 @@ export function createAgentService(opts: {
       }));
       throw badRequest(`invalid input: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
     }
-    return { input: input.data, session: envelope.data.session, version: envelope.data.version };
+    return {
+      input: input.data,
+      raw: envelope.data.input,
+      session: envelope.data.session,
+      version: envelope.data.version,
+    };
+  };
+  /**
+   * The version the answer depends on now: the action's rule evaluated on the raw input (as the
+   * orchestrator evaluates it) against the live sources, or its own resolve step.
+   */
+  const versionOf = async (
+    action: AgentAction,
+    parsed: { input: unknown; raw: unknown },
+    ctx: ActionContext,
+  ): Promise<string | undefined> => {
+    if (action.version_from) {
+      const plan = planVersion(action.version_from, parsed.raw);
+      if (!plan) throw badRequest('the input does not name the state its version depends on');
+      const values = await Promise.all(
+        plan.map((part) =>
+          'literal' in part
+            ? part.literal
+            : opts.sources!.lookup(part.kind, part.args, { field: part.field, signal: ctx.signal }),
+        ),
+      );
+      return joinVersion(values);
+    }
+    return action.resolve ? action.resolve(parsed.input, ctx) : undefined;
   };
   const context = (
     req: Request,
@@ -136,7 +193,7 @@ export function createAgentService(opts: {
     const start = process.hrtime.bigint();
     let outcome = 'error';
     try {
-      const { input, session, version } = (() => {
+      const parsed = (() => {
         try {
           return parseInput(action, req.body);
         } catch (err) {
@@ -144,10 +201,10 @@ export function createAgentService(opts: {
           throw err;
         }
       })();
-      const ctx = context(req, res, session);
-      const output = await action.run(input, ctx);
+      const ctx = context(req, res, parsed.session);
+      const output = await action.run(parsed.input, ctx);
       // Re-resolve after the work so the caller can tell whether the state moved meanwhile.
-      const after = version !== undefined && action.resolve ? await action.resolve(input, ctx) : undefined;
+      const after = parsed.version !== undefined ? await versionOf(action, parsed, ctx) : undefined;
       outcome = 'success';
       res.json(after === undefined ? { output } : { output, version: after });
     } catch (err) {
@@ -161,9 +218,9 @@ export function createAgentService(opts: {
   });
   service.route('post', '/v1/actions/:name/resolve', service.jsonBody(), async (req, res) => {
     const action = lookup(req);
-    if (!action.resolve) throw notFound(`action "${action.name}" has no resolve step`);
-    const { input } = parseInput(action, req.body);
-    res.json({ version: await action.resolve(input, context(req, res)) });
+    if (!action.resolve && !action.version_from)
+      throw notFound(`action "${action.name}" has no resolve step`);
+    res.json({ version: await versionOf(action, parseInput(action, req.body), context(req, res)) });
   });
   service.finish();
 
@@ -176,7 +233,9 @@ export function createAgentService(opts: {
       detail: { status: redis!.status },
     }));
   }
+  let stopPublishing: (() => Promise<void> | void) | undefined;
   service.onShutdown('leave the pool', async () => {
+    await stopPublishing?.();
     await heartbeat?.stop();
   });
   service.onShutdown('close redis', async () => {
@@ -207,6 +266,24 @@ export function createAgentService(opts: {
         });
         // Report "draining" at once, so orchestrators count this instance out before it stops.
         service.onDraining(() => heartbeat?.beat());
+        if (opts.sources?.publish) {
+          const publisher = new VersionPublisher({
+            redis,
+            keys: redisKeys(config.REDIS_KEY_PREFIX),
+            pool,
+            instance: config.INSTANCE_ID,
+            tickMs: config.VERSIONS_TICK_MS,
+            maxEntries: config.VERSIONS_MAX_ENTRIES,
+            log: service.log,
+            registry: service.metrics.registry,
+          });
+          const stopSource = opts.sources.publish(publisher);
+          publisher.start();
+          stopPublishing = async () => {
+            publisher.stop();
+            await stopSource();
+          };
+        }
       }
       service.log.info({ port: bound, pool }, 'agent listening');
       return { server, port: bound };
