@@ -7,13 +7,49 @@ export function createOrchestratorMetrics(base: BaseMetrics) {
     ...base,
     cacheLookups: new client.Counter({
       name: 'orchestrator_cache_lookups_total',
-      help: 'Task cache lookups by agent pool and result (hit, miss, bypass, error).',
+      help: 'Task cache lookups by agent pool and result (hit, miss, stale, bypass, uncacheable, error).',
       labelNames: ['pool', 'result'] as const,
       registers,
     }),
     cacheLocalHits: new client.Counter({
       name: 'orchestrator_cache_local_hits_total',
       help: 'Cache hits answered from the instance\u2019s memory tier without asking Redis (a subset of the hits).',
+      registers,
+    }),
+    cacheStaleAnswers: new client.Counter({
+      name: 'orchestrator_cache_stale_answers_total',
+      help: 'Answers served `X-Cache: STALE` because the pool failed, by pool and reason (unavailable, timeout, circuit_open, error).',
+      labelNames: ['pool', 'reason'] as const,
+      registers,
+    }),
+    cacheVersions: new client.Counter({
+      name: 'orchestrator_cache_versions_total',
+      help: 'Versions of moving state that keyed a cache lookup, by pool and where they came from (pushed: the agents\u2019 published versions; resolve: asked the agent).',
+      labelNames: ['pool', 'via'] as const,
+      registers,
+    }),
+    pushedVersionsCurrent: new client.Gauge({
+      name: 'orchestrator_pushed_versions_current',
+      help: '1 while a pool\u2019s pushed versions are loaded and its agents were heard from within VERSIONS_MAX_SILENCE_MS.',
+      labelNames: ['pool'] as const,
+      registers,
+    }),
+    pushedVersionsEntries: new client.Gauge({
+      name: 'orchestrator_pushed_versions_entries',
+      help: 'Sources (refs, notes, folders) in a pool\u2019s pushed versions held in memory.',
+      labelNames: ['pool'] as const,
+      registers,
+    }),
+    pushedVersionsLoads: new client.Counter({
+      name: 'orchestrator_pushed_versions_loads_total',
+      help: 'Whole loads of a pool\u2019s pushed versions from Redis (start, reconnect, a missed notice, a replaced map).',
+      labelNames: ['pool'] as const,
+      registers,
+    }),
+    cacheMemoryBytes: new client.Gauge({
+      name: 'orchestrator_cache_memory_bytes',
+      help: 'Bytes held by the in-process tiers, by tier (answers, key_memo); each is bounded by its setting.',
+      labelNames: ['tier'] as const,
       registers,
     }),
     cacheStoresSkipped: new client.Counter({
