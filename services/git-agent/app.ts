@@ -6,7 +6,9 @@ import { client } from '../kit/metrics.ts';
 import { gitActions } from './actions.ts';
 import type { GitAgentConfig } from './config.ts';
 import { createGitRunner, type GitRunner } from './git.ts';
+import { publishRefs } from './ref-publisher.ts';
 import { createRepos } from './repos.ts';
+import { gitSources } from './sources.ts';
 
 /** Health detail is read by the heartbeat synchronously, so it is refreshed in the background at most this often. */
 const HEALTH_REFRESH_MS = 5000;
@@ -69,6 +71,17 @@ export function createGitAgent(config: GitAgentConfig) {
     config,
     actions: gitActions({ config, repos, git }),
     healthDetail: () => ({ ...current() }),
+    sources: {
+      ...gitSources({ repos, git }),
+      publish: (publisher) =>
+        publishRefs({
+          repos,
+          git,
+          recheckMs: config.GIT_REFS_RECHECK_MS,
+          maxRefs: config.GIT_MAX_PUBLISHED_REFS,
+          log: agent.service.log,
+        })(publisher),
+    },
   });
   const registry = agent.service.metrics.registry;
   holder.git = createGitRunner({

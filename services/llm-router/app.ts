@@ -12,7 +12,10 @@ export function createLlmRouter(config: LlmRouterConfig) {
     pool: 'llm',
     serviceName: 'llm-router',
     config,
-    actions: llmActions(config.providers, () => built.router!, config.LLM_CACHE_TTL_SECONDS),
+    actions: llmActions(config.providers, () => built.router!, {
+      ttlSeconds: config.LLM_CACHE_TTL_SECONDS,
+      staleIfErrorSeconds: config.LLM_STALE_IF_ERROR_SECONDS,
+    }),
     healthDetail: () => ({ providers: built.router?.health() ?? {} }),
   });
   const router = new LlmRouter(
