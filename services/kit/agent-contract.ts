@@ -1,3 +1,4 @@
+import type { VersionsMark } from './version-channel.ts';
 import type { CacheCondition, VersionPart } from './versions.ts';
 
 /**
@@ -59,6 +60,12 @@ export interface ActionResponse {
    * under the old version's key.
    */
   version?: string;
+  /**
+   * For actions that change the state versions are published for (an Obsidian write): the point in the
+   * pool's published versions that includes the change. An orchestrator does not use its pushed
+   * versions of the pool until it has applied that far, so a read after a write never sees the old note.
+   */
+  versions?: VersionsMark;
 }
 
 export interface ResolveResponse {

@@ -47,6 +47,8 @@ export interface AgentAction<S extends z.ZodType = z.ZodType> {
   version_from?: VersionPart[];
   cacheable_when?: CacheCondition;
   stale_if_error_seconds?: number;
+  /** The action changes published sources: its answer waits until the change is published, and says where. */
+  changes_sources?: boolean;
   run: (input: z.infer<S>, ctx: ActionContext) => Promise<unknown>;
 }
 
@@ -63,7 +65,12 @@ export interface AgentSources {
   ) => Promise<string>;
   /** Starts keeping the publisher's state current; returns how to stop. */
   publish?: (publisher: VersionPublisher) => () => Promise<void> | void;
+  /** Hands the publisher the state as it is now (after a change this instance made). */
+  refresh?: () => Promise<void>;
 }
+
+/** How long a changing action waits for its change to be published before answering without a mark. */
+const SETTLE_MS = 1000;
 
 const actionRequestSchema = z.strictObject({
   input: z.unknown(),
@@ -205,8 +212,13 @@ export function createAgentService(opts: {
       const output = await action.run(parsed.input, ctx);
       // Re-resolve after the work so the caller can tell whether the state moved meanwhile.
       const after = parsed.version !== undefined ? await versionOf(action, parsed, ctx) : undefined;
+      const versions = action.changes_sources ? await settled() : undefined;
       outcome = 'success';
-      res.json(after === undefined ? { output } : { output, version: after });
+      res.json({
+        output,
+        ...(after !== undefined ? { version: after } : {}),
+        ...(versions ? { versions } : {}),
+      });
     } catch (err) {
       if (outcome !== 'invalid_input')
         outcome = err instanceof Problem && err.status < 500 ? 'client_error' : 'error';
@@ -234,6 +246,13 @@ export function createAgentService(opts: {
     }));
   }
   let stopPublishing: (() => Promise<void> | void) | undefined;
+  let publisher: VersionPublisher | undefined;
+  /** The mark of the published state once this instance's change is in it (undefined: not known in time). */
+  const settled = async () => {
+    if (!publisher) return undefined;
+    await opts.sources?.refresh?.();
+    return publisher.settled(SETTLE_MS);
+  };
   service.onShutdown('leave the pool', async () => {
     await stopPublishing?.();
     await heartbeat?.stop();
@@ -267,7 +286,7 @@ export function createAgentService(opts: {
         // Report "draining" at once, so orchestrators count this instance out before it stops.
         service.onDraining(() => heartbeat?.beat());
         if (opts.sources?.publish) {
-          const publisher = new VersionPublisher({
+          publisher = new VersionPublisher({
             redis,
             keys: redisKeys(config.REDIS_KEY_PREFIX),
             pool,
@@ -280,7 +299,7 @@ export function createAgentService(opts: {
           const stopSource = opts.sources.publish(publisher);
           publisher.start();
           stopPublishing = async () => {
-            publisher.stop();
+            publisher?.stop();
             await stopSource();
           };
         }

@@ -81,7 +81,7 @@ while i <= #ARGV do
 end
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('PUBLISH', ARGV[1], '{"pool":"' .. ARGV[2] .. '","kind":"change","epoch":"' .. epoch .. '","seq":' .. seq .. ',"instance":"' .. ARGV[3] .. '",' .. ARGV[4] .. '}')
-return seq
+return {epoch, seq}
 `;
 
 /** KEYS: map, meta, staging. ARGV: channel, pool, instance, new epoch. Swaps the staged map in whole. */
@@ -103,5 +103,31 @@ local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then return 'NOEPOCH' end
 local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
 redis.call('PUBLISH', ARGV[1], '{"pool":"' .. ARGV[2] .. '","kind":"tick","epoch":"' .. epoch .. '","seq":' .. seq .. ',"instance":"' .. ARGV[3] .. '"}')
-return tonumber(seq)
+return {epoch, tonumber(seq)}
 `;
+
+/** Where a publisher's state stands in the map's history: what an orchestrator must have applied to see it. */
+export interface VersionsMark {
+  epoch: string;
+  seq: number;
+}
+
+/** A mark from a script's `{epoch, seq}` reply, if it is one. */
+export function markFrom(reply: unknown): VersionsMark | undefined {
+  if (!Array.isArray(reply) || reply.length !== 2) return undefined;
+  const [epoch, seq] = reply as [unknown, unknown];
+  if (
+    typeof epoch !== 'string' ||
+    !EPOCH.test(epoch) ||
+    typeof seq !== 'number' ||
+    !Number.isSafeInteger(seq)
+  )
+    return undefined;
+  return { epoch, seq };
+}
+
+export function isMark(value: unknown): value is VersionsMark {
+  if (typeof value !== 'object' || value === null) return false;
+  const { epoch, seq } = value as Record<string, unknown>;
+  return markFrom([epoch, seq]) !== undefined;
+}

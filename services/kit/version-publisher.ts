@@ -8,7 +8,9 @@ import {
   MAX_CHANGE_ENTRIES,
   RESET_SCRIPT,
   TICK_SCRIPT,
+  markFrom,
   validEntry,
+  type VersionsMark,
 } from './version-channel.ts';
 
 const STAGING_TTL_MS = 60000;
@@ -23,6 +25,11 @@ const STAGING_CHUNK = 500;
  */
 export class VersionPublisher {
   private desired = new Map<string, string>();
+  /** Counts `replace()` calls; `publishedGeneration` is the one Redis has. */
+  private generation = 0;
+  private publishedGeneration = -1;
+  private mark: VersionsMark | undefined;
+  private waiters: Array<() => void> = [];
   /** What Redis holds as far as this instance knows; undefined: replace the whole map next. */
   private published: Map<string, string> | undefined;
   private wantChange = true;
@@ -101,8 +108,31 @@ export class VersionPublisher {
       if (validEntry(id, version)) next.set(id, version);
     }
     this.desired = next;
+    this.generation += 1;
     this.entries.set(next.size);
     this.kick({ change: true });
+  }
+
+  /**
+   * Resolves once everything handed to `replace()` so far is in Redis, with the mark an orchestrator
+   * must reach to see it; undefined if that takes longer than `timeoutMs` (Redis away or slow).
+   */
+  async settled(timeoutMs: number): Promise<VersionsMark | undefined> {
+    const target = this.generation;
+    this.kick({ change: true });
+    const deadline = Date.now() + timeoutMs;
+    while (this.publishedGeneration < target || !this.mark) {
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.mark;
   }
 
   private kick(want: { change?: boolean; tick?: boolean }): void {
@@ -110,7 +140,12 @@ export class VersionPublisher {
     if (want.tick) this.wantTick = true;
     if (this.running) return;
     this.running = true;
-    void this.loop().finally(() => (this.running = false));
+    void this.loop().finally(() => {
+      this.running = false;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    });
   }
 
   private async loop(): Promise<void> {
@@ -136,6 +171,13 @@ export class VersionPublisher {
 
   private async sync(): Promise<void> {
     const desired = this.desired;
+    const generation = this.generation;
+    if (this.published && this.publishedGeneration === generation) return; // nothing new
+    await this.send(desired);
+    this.publishedGeneration = generation;
+  }
+
+  private async send(desired: Map<string, string>): Promise<void> {
     if (!this.published) return this.replaceWhole(desired);
     const set: Array<[string, string]> = [];
     const del: string[] = [];
@@ -159,6 +201,7 @@ export class VersionPublisher {
     );
     if (result === 'NOEPOCH') return this.replaceWhole(desired); // the map is gone (Redis lost its data)
     this.published = new Map(desired);
+    this.mark = markFrom(result) ?? this.mark;
     this.sent.inc({ kind: 'change' });
   }
 
@@ -171,7 +214,8 @@ export class VersionPublisher {
     }
     batch.pexpire(staging, STAGING_TTL_MS);
     for (const [err] of (await batch.exec()) ?? []) if (err) throw err;
-    await this.redis.eval(
+    const epoch = randomBytes(8).toString('hex');
+    const seq = await this.redis.eval(
       RESET_SCRIPT,
       3,
       this.keys.versions(this.pool),
@@ -180,9 +224,10 @@ export class VersionPublisher {
       this.keys.versionsChannel,
       this.pool,
       this.instance,
-      randomBytes(8).toString('hex'),
+      epoch,
     );
     this.published = new Map(desired);
+    if (typeof seq === 'number') this.mark = { epoch, seq };
     this.sent.inc({ kind: 'reset' });
   }
 
@@ -200,6 +245,9 @@ export class VersionPublisher {
       this.wantChange = true;
       return;
     }
+    // Another instance replaced the map with its view of the same state: that is this state's mark now.
+    const mark = markFrom(result);
+    if (mark && mark.epoch !== this.mark?.epoch) this.mark = mark;
     this.sent.inc({ kind: 'tick' });
   }
 }

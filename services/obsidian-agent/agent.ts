@@ -7,6 +7,8 @@ import { KeyedLock } from './note-files.ts';
 import { NoteIndex } from './search-index.ts';
 import { VaultPaths } from './vault-paths.ts';
 import { VaultScanner } from './vault-scan.ts';
+import { vaultSources } from './sources.ts';
+import { VaultVersions } from './vault-versions.ts';
 
 /**
  * The Obsidian agent: the agent contract over one vault folder. `start()` builds the search index
@@ -57,23 +59,40 @@ export async function createObsidianAgent(config: ObsidianConfig) {
     };
   };
 
+  const versions: { current?: VaultVersions } = {};
   const agent = createAgentService({
     pool: 'obsidian',
     serviceName: 'obsidian-agent',
     config,
+    sources: {
+      ...vaultSources({ paths, fresh }),
+      publish: (publisher) => versions.current!.start(publisher),
+      refresh: () => versions.current!.refresh(),
+    },
     actions: obsidianActions({
       paths,
       index,
       fresh,
-      changed: () => scanner.invalidate(),
+      changed: () => {
+        scanner.invalidate();
+        versions.current?.changed();
+      },
       lock: new KeyedLock(),
       maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
       ttlSeconds: config.OBSIDIAN_CACHE_TTL_SECONDS,
+      staleSeconds: config.OBSIDIAN_STALE_IF_ERROR_SECONDS,
       metrics,
     }),
     healthDetail,
   });
   const { service } = agent;
+  versions.current = new VaultVersions({
+    root: paths.root,
+    intervalMs: config.OBSIDIAN_SCAN_INTERVAL_MS,
+    fresh,
+    invalidate: () => scanner.invalidate(),
+    log: service.log,
+  });
   metrics.registerOn(service.metrics.registry);
   service.health.register('vault', true, () => {
     const detail = healthDetail();

@@ -22,6 +22,9 @@ export const obsidianConfigSchema = agentConfigSchema.extend({
   OBSIDIAN_CACHE_TTL_SECONDS: int(300, 0, 86400).describe(
     'Cache TTL of read, search, backlinks and list answers (their keys also carry the vault version).',
   ),
+  OBSIDIAN_STALE_IF_ERROR_SECONDS: int(300, 0, 86400).describe(
+    'How old a cached read, search, backlinks or list answer may be and still be served (`X-Cache: STALE`) while the Obsidian pool is unreachable or failing; 0: never. Writes are never cached.',
+  ),
 });
 
 export type ObsidianConfig = z.infer<typeof obsidianConfigSchema>;

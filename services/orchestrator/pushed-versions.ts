@@ -2,7 +2,7 @@ import { AGENT_POOLS, type AgentPool } from '../kit/agent-contract.ts';
 import type { RedisKeys } from '../kit/keys.ts';
 import type { Logger } from '../kit/logger.ts';
 import { subscribeChannel, type Redis } from '../kit/redis.ts';
-import { parseNotice, validEntry, type VersionNotice } from '../kit/version-channel.ts';
+import { parseNotice, validEntry, type VersionNotice, type VersionsMark } from '../kit/version-channel.ts';
 import { versionFrom, type PlannedPart } from '../kit/versions.ts';
 import type { OrchestratorConfig } from './config.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
@@ -25,6 +25,8 @@ interface PoolMap {
   heardAt: number;
   /** Moves whenever an answer read from this map may differ from before. */
   generation: number;
+  /** A change made through this instance (a write) is published at this seq: not current before it. */
+  awaitSeq: number;
 }
 
 const SCAN_COUNT = 1000;
@@ -79,6 +81,7 @@ export class PushedVersions {
         queued: [],
         heardAt: 0,
         generation: 0,
+        awaitSeq: 0,
       });
     }
   }
@@ -120,6 +123,19 @@ export class PushedVersions {
     return versionFrom(plan, (source) => map.entries.get(source));
   }
 
+  /**
+   * An agent answered a change (a write) that it published at `mark`: until this map has applied that
+   * far, it is not current, so no read through this instance serves the state before the change.
+   */
+  expect(pool: AgentPool, mark: VersionsMark): void {
+    if (!this.enabled) return;
+    const map = this.pools.get(pool)!;
+    if (mark.epoch !== map.epoch) return this.resync(pool, map);
+    if (mark.seq <= map.seq) return;
+    map.awaitSeq = Math.max(map.awaitSeq, mark.seq);
+    map.generation += 1;
+  }
+
   /** The version `plan` had when the map was last current, for a stale answer while the pool is away. */
   lastKnown(pool: AgentPool, plan: readonly PlannedPart[]): string | undefined {
     const map = this.pools.get(pool)!;
@@ -134,6 +150,7 @@ export class PushedVersions {
   private isCurrent(map: PoolMap): boolean {
     return (
       map.synced &&
+      map.awaitSeq <= map.seq &&
       Date.now() - map.heardAt <= this.config.VERSIONS_MAX_SILENCE_MS &&
       this.subscriber.status === 'ready'
     );
@@ -249,6 +266,7 @@ export class PushedVersions {
       } while (cursor !== '0' && complete);
       map.entries = entries;
       map.bytes = bytes;
+      if ((epoch ?? undefined) !== map.epoch) map.awaitSeq = 0;
       map.epoch = epoch ?? undefined;
       map.seq = Number.isSafeInteger(seq) ? seq : 0;
       map.synced = complete && epoch !== null;

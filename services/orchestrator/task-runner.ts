@@ -1,5 +1,6 @@
 import type { ActionDescriptor, AgentPool } from '../kit/agent-contract.ts';
 import { conflict } from '../kit/problem.ts';
+import { isMark } from '../kit/version-channel.ts';
 import { matchesCondition, planVersion } from '../kit/versions.ts';
 import type { TaskRequest } from './api-schemas.ts';
 import type { Answer, CachePolicy, Compute, Computed, TaskCache } from './cache.ts';
@@ -73,6 +74,7 @@ export class TaskRunner {
           correlationId,
           version,
         );
+        if (isMark(response.versions)) this.versions.expect(pool, response.versions);
         return { output: response.output, storable: version === undefined || response.version === version };
       };
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import request from 'supertest';
-import { auth } from '../support/orchestrator.ts';
+import { auth, pushedVersionsCurrent } from '../support/orchestrator.ts';
 import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis-server.ts';
 import { buildVault, type Vault } from './vault-fixture.ts';
@@ -29,6 +29,7 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     AGENT_OBSIDIAN_URL: proc.url,
   });
+  expect(await pushedVersionsCurrent(orchestrator.url, 'obsidian')).toBe(true);
 });
 afterAll(async () => {
   orchestrator?.kill();
@@ -48,7 +49,7 @@ const task = (body: Record<string, unknown>, correlationId: string) =>
     .set('X-Correlation-ID', correlationId)
     .send({ agent: 'obsidian', ...body });
 
-test('read is cached (MISS, HIT) and a write through the orchestrator makes the next read a MISS with the new note', async () => {
+test('read is cached (MISS, HIT) and a write through the orchestrator makes the very next read a MISS with the new note', async () => {
   const read = { action: 'read', input: { path: 'Projects/Alpha.md' } };
   const first = await task(read, 'obsidian-read-1');
   expect(first.status).toBe(200);
@@ -108,9 +109,9 @@ test('read is cached (MISS, HIT) and a write through the orchestrator makes the 
   // Logs are written asynchronously: give the last lines a moment to arrive.
   for (let i = 0; i < 40 && !ids.every(seen); i += 1) await new Promise((r) => setTimeout(r, 50));
   for (const id of ids) expect(seen(id)).toBe(true);
-  // The HIT asked the agent only for the note's version (resolve), not for the note.
+  // The HIT did not ask the agent anything: the note's version was pushed by the agent.
   const hitUrls = proc.logs.filter((l) => l.correlation_id === 'obsidian-read-2').map((l) => l.url);
-  expect(hitUrls).toEqual(['/v1/actions/read/resolve']);
+  expect(hitUrls).toEqual([]);
   expect(vault.outsideState()).toBe(vault.initialOutside);
 });
 
