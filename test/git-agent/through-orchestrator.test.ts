@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { auth } from '../support/orchestrator.ts';
+import { auth, pushedVersionsCurrent } from '../support/orchestrator.ts';
 import { spawnService, type ServiceProcess, spawnOrchestrator } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis-server.ts';
 import { BOB, buildRepos, type Fixture } from './fixture.ts';
@@ -33,6 +33,7 @@ beforeAll(async () => {
     AGENT_GIT_URL: agent.url,
     AGENT_TIMEOUT_MS: '5000',
   });
+  expect(await pushedVersionsCurrent(orch.url, 'git')).toBe(true);
 });
 afterAll(async () => {
   orch?.kill();
@@ -76,7 +77,8 @@ test('log through the orchestrator: the real commits, MISS then HIT, the correla
   expect(second.headers['x-cache']).toBe('HIT');
   expect(second.body.output).toEqual(first.body.output);
 
-  // The agent's access log names the correlation id: resolve then run on the MISS, resolve only on the HIT.
+  // The agent's access log names the correlation id: the MISS ran the action, keyed by the commit the
+  // agent published for main (no resolve call); the HIT did not call the agent at all.
   const urls = async (id: string) => {
     await loggedWith(id);
     // The last lines may still be in the agent's log batch (written at least every 200 ms).
@@ -85,20 +87,29 @@ test('log through the orchestrator: the real commits, MISS then HIT, the correla
       .filter((l) => l.correlation_id === id && String(l.url).startsWith('/v1/actions/log'))
       .map((l) => l.url);
   };
-  expect(await urls('corr-git-log-1')).toEqual(['/v1/actions/log/resolve', '/v1/actions/log']);
-  expect(await urls('corr-git-log-2')).toEqual(['/v1/actions/log/resolve']);
+  expect(await urls('corr-git-log-1')).toEqual(['/v1/actions/log']);
+  expect(await urls('corr-git-log-2')).toEqual([]);
 });
 
-test('a new commit on the branch is a new cache key: never a stale answer', async () => {
+test('a new commit on the branch is a new cache key: the new answer within a second, never the old one after it', async () => {
   const input = { repo: 'project', ref: 'main', path: 'README.md' };
   const before = await task('read', input, 'corr-git-read-1');
   expect(before.headers['x-cache']).toBe('MISS');
   expect((await task('read', input, 'corr-git-read-2')).headers['x-cache']).toBe('HIT');
   const sha = fx.commit(BOB, 'New readme', { 'README.md': 'moved on\n' });
-  const after = await task('read', input, 'corr-git-read-3');
+  const moved = Date.now();
+  let after = await task('read', input, 'corr-git-read-3');
+  while (after.body.output?.commit !== sha && Date.now() - moved < 3000) {
+    expect(after.body.output.commit).toBe(before.body.output.commit); // the old commit, or the new one
+    after = await task('read', input, 'corr-git-read-3');
+  }
+  expect(Date.now() - moved).toBeLessThan(1000);
   expect(after.status).toBe(200);
   expect(after.headers['x-cache']).toBe('MISS');
   expect(after.body.output).toMatchObject({ commit: sha, content: 'moved on\n' });
+  for (let i = 0; i < 10; i += 1) {
+    expect((await task('read', input, `corr-git-read-${4 + i}`)).body.output.commit).toBe(sha);
+  }
 });
 
 test('hostile input is the agent\u2019s 4xx with the field named, passed through unchanged', async () => {
