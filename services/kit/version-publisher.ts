@@ -151,6 +151,9 @@ export class VersionPublisher {
   private async loop(): Promise<void> {
     while (this.wantChange || this.wantTick) {
       if (this.redis.status !== 'ready') return; // 'ready' starts over with a whole replacement
+      // Nothing is published, not even a tick, before the source's first full state: an instance that
+      // starts must not replace its peers' map with an empty one.
+      if (this.generation === 0) return;
       const tick = this.wantTick;
       this.wantChange = false;
       this.wantTick = false;

@@ -46,27 +46,17 @@ const entryBytes = (id: string, version: string) => 2 * (id.length + version.len
 export class PushedVersions {
   private readonly pools = new Map<string, PoolMap>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
-  private readonly keys: RedisKeys;
-  private readonly config: OrchestratorConfig;
-  private readonly metrics: OrchestratorMetrics;
-  private readonly log: Logger;
-
-  constructor(deps: {
+  private readonly deps: {
     redis: Redis;
     subscriber: Redis;
     keys: RedisKeys;
     config: OrchestratorConfig;
     metrics: OrchestratorMetrics;
     log: Logger;
-  }) {
-    this.redis = deps.redis;
-    this.subscriber = deps.subscriber;
-    this.keys = deps.keys;
-    this.config = deps.config;
-    this.metrics = deps.metrics;
-    this.log = deps.log;
+  };
+
+  constructor(deps: PushedVersions['deps']) {
+    this.deps = deps;
     for (const pool of AGENT_POOLS) {
       this.pools.set(pool, {
         entries: new Map(),
@@ -87,20 +77,20 @@ export class PushedVersions {
   }
 
   get enabled(): boolean {
-    return this.config.VERSIONS_MAX_BYTES > 0;
+    return this.deps.config.VERSIONS_MAX_BYTES > 0;
   }
 
   async start(): Promise<void> {
     if (!this.enabled) return;
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.keys.versionsChannel) return;
+    this.deps.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.deps.keys.versionsChannel) return;
       const notice = parseNotice(message);
       if (notice) this.handle(notice);
     });
     // Anything may have been missed while a connection was away: load every map again.
-    this.subscriber.on('ready', () => this.loadAll());
-    this.redis.on('ready', () => this.loadAll());
-    await subscribeChannel(this.subscriber, this.keys.versionsChannel);
+    this.deps.subscriber.on('ready', () => this.loadAll());
+    this.deps.redis.on('ready', () => this.loadAll());
+    await subscribeChannel(this.deps.subscriber, this.deps.keys.versionsChannel);
     await Promise.all(AGENT_POOLS.map((pool) => this.load(pool)));
     // Retries loads that failed, and reports how current each map is.
     this.timer = setInterval(() => {
@@ -151,15 +141,15 @@ export class PushedVersions {
     return (
       map.synced &&
       map.awaitSeq <= map.seq &&
-      Date.now() - map.heardAt <= this.config.VERSIONS_MAX_SILENCE_MS &&
-      this.subscriber.status === 'ready'
+      Date.now() - map.heardAt <= this.deps.config.VERSIONS_MAX_SILENCE_MS &&
+      this.deps.subscriber.status === 'ready'
     );
   }
 
   private report(pool: string): void {
     const map = this.pools.get(pool)!;
-    this.metrics.pushedVersionsCurrent.set({ pool }, this.isCurrent(map) ? 1 : 0);
-    this.metrics.pushedVersionsEntries.set({ pool }, map.entries.size);
+    this.deps.metrics.pushedVersionsCurrent.set({ pool }, this.isCurrent(map) ? 1 : 0);
+    this.deps.metrics.pushedVersionsEntries.set({ pool }, map.entries.size);
   }
 
   private loadAll(): void {
@@ -205,7 +195,7 @@ export class PushedVersions {
     }
     map.seq = notice.seq;
     map.generation += 1;
-    if (map.bytes > this.config.VERSIONS_MAX_BYTES) this.overflow(pool, map);
+    if (map.bytes > this.deps.config.VERSIONS_MAX_BYTES) this.overflow(pool, map);
   }
 
   private resync(pool: string, map: PoolMap): void {
@@ -216,8 +206,8 @@ export class PushedVersions {
 
   private overflow(pool: string, map: PoolMap): void {
     if (map.synced) {
-      this.log.warn(
-        { pool, bytes: map.bytes, max: this.config.VERSIONS_MAX_BYTES },
+      this.deps.log.warn(
+        { pool, bytes: map.bytes, max: this.deps.config.VERSIONS_MAX_BYTES },
         'pushed versions exceed VERSIONS_MAX_BYTES; tasks of this pool resolve instead',
       );
     }
@@ -236,7 +226,7 @@ export class PushedVersions {
   private async load(pool: string): Promise<void> {
     const map = this.pools.get(pool)!;
     map.pending = false;
-    if (this.redis.status !== 'ready') {
+    if (this.deps.redis.status !== 'ready') {
       map.failedAt = Date.now(); // 'ready' loads again
       return;
     }
@@ -244,16 +234,21 @@ export class PushedVersions {
     map.loadAgain = false;
     map.synced = false;
     map.generation += 1;
-    this.metrics.pushedVersionsLoads.inc({ pool });
+    this.deps.metrics.pushedVersionsLoads.inc({ pool });
     try {
-      const [epoch, seqText] = await this.redis.hmget(this.keys.versionsMeta(pool), 'epoch', 'seq');
+      const [epoch, seqText] = await this.deps.redis.hmget(this.deps.keys.versionsMeta(pool), 'epoch', 'seq');
       const seq = Number(seqText ?? 0);
       const entries = new Map<string, string>();
       let bytes = 0;
       let cursor = '0';
       let complete = true;
       do {
-        const [next, flat] = await this.redis.hscan(this.keys.versions(pool), cursor, 'COUNT', SCAN_COUNT);
+        const [next, flat] = await this.deps.redis.hscan(
+          this.deps.keys.versions(pool),
+          cursor,
+          'COUNT',
+          SCAN_COUNT,
+        );
         cursor = next;
         for (let i = 0; i + 1 < flat.length; i += 2) {
           const id = flat[i]!;
@@ -262,7 +257,7 @@ export class PushedVersions {
           entries.set(id, version);
           bytes += entryBytes(id, version);
         }
-        if (bytes > this.config.VERSIONS_MAX_BYTES) complete = false;
+        if (bytes > this.deps.config.VERSIONS_MAX_BYTES) complete = false;
       } while (cursor !== '0' && complete);
       map.entries = entries;
       map.bytes = bytes;
@@ -275,8 +270,8 @@ export class PushedVersions {
     } catch (err) {
       map.failedAt = Date.now();
       map.pending = true;
-      this.metrics.redisErrors.inc({ operation: 'versions_load' });
-      this.log.debug({ pool, err: (err as Error).message }, 'pushed versions not loaded; retrying');
+      this.deps.metrics.redisErrors.inc({ operation: 'versions_load' });
+      this.deps.log.debug({ pool, err: (err as Error).message }, 'pushed versions not loaded; retrying');
     } finally {
       map.loading = false;
       map.generation += 1;
