@@ -50,9 +50,12 @@ export function publishRefs(deps: {
     let list: Repo[] = [];
     let listed = '';
     let stopped = false;
+    /** The first check has read every repository: until then nothing is published (no partial map). */
+    let initialized = false;
     let rootWatcher: FSWatcher | undefined;
 
     const publish = () => {
+      if (!initialized) return;
       const state = new Map<string, string>([[sourceId('repos'), listVersion(list)]]);
       for (const w of watched.values()) for (const [id, version] of w.entries) state.set(id, version);
       publisher.replace(state);
@@ -170,11 +173,17 @@ export function publishRefs(deps: {
         if (w.fingerprint === '' || w.fingerprint !== (await fingerprint(repo.gitDir))) changed.push(w);
       }
       const version = listVersion(list);
-      if (version !== listed) {
+      const first = !initialized;
+      if (version !== listed && !first) {
         listed = version;
         publish();
       }
       await Promise.all(changed.map(refresh));
+      if (first && !stopped) {
+        initialized = true;
+        listed = version;
+        publish();
+      }
     };
 
     let checking: Promise<void> | undefined;
