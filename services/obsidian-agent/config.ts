@@ -14,7 +14,7 @@ export const obsidianConfigSchema = agentConfigSchema.extend({
     'Notes scanned and indexed at most; beyond it the vault is reported truncated in health.',
   ),
   OBSIDIAN_SCAN_INTERVAL_MS: int(1000, 0, 600000).describe(
-    'How long one vault scan (the version of search, backlinks) is reused before the files are checked again; bounds how late a change made outside this instance is seen.',
+    'How long one vault scan (the version of search, backlinks) is reused before the files are checked again, and how often the vault is scanned for changes its file watcher missed (another host on a network volume); bounds how late such a change is published. Each scan costs a stat per note.',
   ),
   OBSIDIAN_REFRESH_INTERVAL_MS: int(30000, 1000, 3600000).describe(
     'How often the search index is brought up to date in the background (health reports its age).',
