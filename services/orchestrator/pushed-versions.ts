@@ -31,6 +31,8 @@ interface PoolMap {
 
 const SCAN_COUNT = 1000;
 const RETRY_MS = 1000;
+/** A whole load that takes longer fails (and is retried): a scan never runs on without end. */
+const LOAD_TIMEOUT_MS = 10000;
 const MAX_QUEUED = 1000;
 /** What one entry costs beyond its characters: the Map slot and two string headers. */
 const ENTRY_OVERHEAD = 96;
@@ -242,7 +244,9 @@ export class PushedVersions {
       let bytes = 0;
       let cursor = '0';
       let complete = true;
+      const deadline = Date.now() + LOAD_TIMEOUT_MS;
       do {
+        if (Date.now() > deadline) throw new Error(`no whole scan within ${LOAD_TIMEOUT_MS} ms`);
         const [next, flat] = await this.deps.redis.hscan(
           this.deps.keys.versions(pool),
           cursor,
