@@ -4,6 +4,7 @@ import type { Logger } from '../kit/logger.ts';
 import { Problem, type ProblemBody } from '../kit/problem.ts';
 import { subscribeChannel, type Redis } from '../kit/redis.ts';
 import type { OrchestratorConfig } from './config.ts';
+import type { RedisDeps } from './deps.ts';
 import { LocalCache } from './local-cache.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
 
@@ -91,14 +92,7 @@ export class TaskCache {
   private readonly metrics: OrchestratorMetrics;
   private readonly log: Logger;
 
-  constructor(deps: {
-    redis: Redis;
-    subscriber: Redis;
-    keys: RedisKeys;
-    config: OrchestratorConfig;
-    metrics: OrchestratorMetrics;
-    log: Logger;
-  }) {
+  constructor(deps: RedisDeps) {
     this.redis = deps.redis;
     this.subscriber = deps.subscriber;
     this.keys = deps.keys;

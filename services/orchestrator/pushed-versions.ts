@@ -1,11 +1,8 @@
 import { AGENT_POOLS, type AgentPool } from '../kit/agent-contract.ts';
-import type { RedisKeys } from '../kit/keys.ts';
-import type { Logger } from '../kit/logger.ts';
-import { subscribeChannel, type Redis } from '../kit/redis.ts';
+import { subscribeChannel } from '../kit/redis.ts';
 import { parseNotice, validEntry, type VersionNotice, type VersionsMark } from '../kit/version-channel.ts';
 import { versionFrom, type PlannedPart } from '../kit/versions.ts';
-import type { OrchestratorConfig } from './config.ts';
-import type { OrchestratorMetrics } from './metrics.ts';
+import type { RedisDeps } from './deps.ts';
 
 interface PoolMap {
   entries: Map<string, string>;
@@ -48,16 +45,9 @@ const entryBytes = (id: string, version: string) => 2 * (id.length + version.len
 export class PushedVersions {
   private readonly pools = new Map<string, PoolMap>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly deps: {
-    redis: Redis;
-    subscriber: Redis;
-    keys: RedisKeys;
-    config: OrchestratorConfig;
-    metrics: OrchestratorMetrics;
-    log: Logger;
-  };
+  private readonly deps: RedisDeps;
 
-  constructor(deps: PushedVersions['deps']) {
+  constructor(deps: RedisDeps) {
     this.deps = deps;
     for (const pool of AGENT_POOLS) {
       this.pools.set(pool, {
