@@ -344,6 +344,60 @@ export function orchestratorDashboard(): Dashboard {
       }),
     )
 
+    .withRow(row(id(), 'Pushed versions and stale answers'))
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Stale answers per pool and reason',
+        description:
+          'Answers served X-Cache: STALE because the pool was unreachable, timed out, failed or had its breaker open (stale-if-error). Users get the last stored answer, with Age, instead of a 503.',
+        unit: 'ops',
+        width: 8,
+        queries: [
+          q(
+            `sum by (pool, reason) (${rate(`orchestrator_cache_stale_answers_total{${inst}, ${pool}}`)})`,
+            '{{pool}} {{reason}}',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Versions keying lookups: pushed or asked',
+        description:
+          'Where the version of the moving state came from: pushed by the agents (no agent call) or asked with /resolve (pushed versions not current: just started, Redis away, the agents silent).',
+        unit: 'ops',
+        width: 8,
+        queries: [
+          q(
+            `sum by (pool, via) (${rate(`orchestrator_cache_versions_total{${inst}, ${pool}}`)})`,
+            '{{pool}} {{via}}',
+          ),
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: id(),
+        title: 'Pushed versions current',
+        description:
+          'Orchestrators whose copy of a pool\u2019s pushed versions is current (loaded, and an agent heard from within VERSIONS_MAX_SILENCE_MS), out of all; right axis: sources held.',
+        unit: 'short',
+        width: 8,
+        min: 0,
+        queries: [
+          q(`sum by (pool) (orchestrator_pushed_versions_current{${inst}, ${pool}})`, '{{pool}} current'),
+          q(`count by (pool) (orchestrator_pushed_versions_current{${inst}, ${pool}})`, '{{pool}} instances'),
+          q(
+            `max by (pool) (orchestrator_pushed_versions_entries{${inst}, ${pool}})`,
+            '{{pool}} sources',
+            'none',
+          ),
+        ],
+      }),
+    )
+
     .withRow(row(id(), 'Redis and degraded mode'))
     .withPanel(
       timeseriesPanel({

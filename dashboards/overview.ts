@@ -134,7 +134,7 @@ export function overviewDashboard(): Dashboard {
         id: ids.cacheHitRatio,
         title: 'Cache hit ratio',
         description:
-          'hit / (hit + miss) per agent pool and overall; bypassed lookups (Redis down, cache=bypass) are not counted.',
+          'hit / (hit + miss) per agent pool and overall; bypassed lookups (Redis down, cache=bypass), uncacheable ones (a sampled LLM chat) and stale answers are not counted.',
         unit: 'percentunit',
         min: 0,
         max: 1,
@@ -154,7 +154,7 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       timeseriesPanel({
         id: id(),
-        title: 'Cache lookups by result (hit / miss / bypass / error)',
+        title: 'Cache lookups by result (hit / miss / stale / bypass / uncacheable / error)',
         unit: 'percentunit',
         stack: 'percent',
         queries: [q(`sum by (result) (${rate('orchestrator_cache_lookups_total')})`, '{{result}}')],

@@ -24,7 +24,9 @@ export const BREAKER_STATES = ['closed', 'half_open', 'open'] as const;
 export type BreakerState = (typeof BREAKER_STATES)[number];
 
 /** `result` of orchestrator_cache_lookups_total. */
-export const CACHE_RESULTS = ['hit', 'miss', 'bypass', 'error'] as const;
+export const CACHE_RESULTS = ['hit', 'miss', 'stale', 'bypass', 'uncacheable', 'error'] as const;
+/** `reason` of orchestrator_cache_stale_answers_total: why the pool could not answer. */
+export const STALE_REASONS = ['unavailable', 'timeout', 'circuit_open', 'error'] as const;
 /** `outcome` of orchestrator_agent_calls_total. */
 export const AGENT_CALL_OUTCOMES = ['success', 'client_error', 'error', 'timeout', 'short_circuit'] as const;
 /** `event` of orchestrator_async_tasks_total. */
@@ -81,12 +83,42 @@ export const baseMetricName = (prefix: string, metric: keyof typeof BASE_METRICS
 export const ORCHESTRATOR_METRICS = {
   cacheLookups: counter(
     'orchestrator_cache_lookups_total',
-    'Task cache lookups by agent pool and result (hit, miss, bypass, error).',
+    'Task cache lookups by agent pool and result (hit, miss, stale, bypass, uncacheable, error).',
     ['pool', 'result'],
   ),
   cacheLocalHits: counter(
     'orchestrator_cache_local_hits_total',
     'Cache hits answered from the instance\u2019s memory tier without asking Redis (a subset of the hits).',
+  ),
+  cacheStaleAnswers: counter(
+    'orchestrator_cache_stale_answers_total',
+    'Answers served `X-Cache: STALE` because the pool failed, by pool and reason (unavailable, timeout, circuit_open, error).',
+    ['pool', 'reason'],
+  ),
+  cacheVersions: counter(
+    'orchestrator_cache_versions_total',
+    'Versions of moving state that keyed a cache lookup, by pool and where they came from (pushed: the agents\u2019 published versions; resolve: asked the agent).',
+    ['pool', 'via'],
+  ),
+  pushedVersionsCurrent: gauge(
+    'orchestrator_pushed_versions_current',
+    '1 while a pool\u2019s pushed versions are loaded and its agents were heard from within VERSIONS_MAX_SILENCE_MS.',
+    ['pool'],
+  ),
+  pushedVersionsEntries: gauge(
+    'orchestrator_pushed_versions_entries',
+    'Sources (refs, notes, folders) in a pool\u2019s pushed versions held in memory.',
+    ['pool'],
+  ),
+  pushedVersionsLoads: counter(
+    'orchestrator_pushed_versions_loads_total',
+    'Whole loads of a pool\u2019s pushed versions from Redis (start, reconnect, a missed notice, a replaced map).',
+    ['pool'],
+  ),
+  cacheMemoryBytes: gauge(
+    'orchestrator_cache_memory_bytes',
+    'Bytes held by the in-process tiers, by tier (answers, key_memo); each is bounded by its setting.',
+    ['tier'],
   ),
   cacheStoresSkipped: counter(
     'orchestrator_cache_stores_skipped_total',

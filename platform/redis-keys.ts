@@ -20,6 +20,14 @@ export function redisKeys(prefix: string) {
     agentInstances: (pool: string) => `${prefix}agents:${pool}`,
     /** One instance's last reported health (JSON), expiring when heartbeats stop. */
     agentHealth: (pool: string, instance: string) => `${prefix}agent:${pool}:${instance}`,
+    /** Hash of a pool's published versions: source id -> version (docs/decisions.md, pushed versions). */
+    versions: (pool: string) => `${prefix}versions:${pool}`,
+    /** Hash with the `epoch` and `seq` of a pool's published versions. */
+    versionsMeta: (pool: string) => `${prefix}versions-meta:${pool}`,
+    /** Where one publisher builds a whole new map before swapping it in (expires if it dies midway). */
+    versionsStaging: (pool: string, instance: string) => `${prefix}versions-staging:${pool}:${instance}`,
+    /** Change notices and liveness ticks of every pool's publishers. */
+    versionsChannel: `${prefix}versions`,
   };
 }
 

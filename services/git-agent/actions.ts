@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { defineAction, type AgentAction } from '../kit/agent-service.ts';
 import { Problem, badRequest } from '../kit/problem.ts';
 import type { GitAgentConfig } from './config.ts';
+import { commitOf as commitAt } from './commits.ts';
 import { GitError, type GitRunner } from './git.ts';
-import { SHA, filePath, ref, repoName, repoPath } from './inputs.ts';
+import { filePath, ref, repoName, repoPath } from './inputs.ts';
 import {
   LOG_FORMAT,
   parseBlame,
@@ -14,7 +15,8 @@ import {
   parseNumstat,
   type TreeEntry,
 } from './parse.ts';
-import { listVersion, type Repo, type Repos } from './repos.ts';
+import { type Repo, type Repos } from './repos.ts';
+import { REPO, REPOS, revision } from './sources.ts';
 
 /** Answers keyed by a commit SHA never change; the orchestrator caps this at CACHE_MAX_TTL_SECONDS. */
 const IMMUTABLE_TTL = 86400;
@@ -48,31 +50,13 @@ const cursorPattern = /^([0-9a-f]{40}(?:[0-9a-f]{24})?)\.(\d{1,7})$/;
 
 export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: GitRunner }): AgentAction[] {
   const { config, repos, git } = deps;
+  const staleSeconds = config.GIT_STALE_IF_ERROR_SECONDS;
 
   const run = (repo: Repo, args: string[], signal: AbortSignal, extra: { maxBytes?: number } = {}) =>
     git.run({ gitDir: repo.gitDir, args, signal, ...extra }).catch(gitFailure);
 
-  /** The commit `rev` names in `repo`, as a full SHA; 404 when it names none. */
-  const commitOf = async (repo: Repo, rev: string, signal: AbortSignal, field = 'input.ref') => {
-    try {
-      const out = await git.run({
-        gitDir: repo.gitDir,
-        args: ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`],
-        signal,
-      });
-      const sha = out.stdout.toString('utf8').trim();
-      if (!SHA.test(sha)) throw new Problem(500, 'git-failed', 'rev-parse gave no commit');
-      return sha;
-    } catch (err) {
-      // A revision git cannot turn into a commit (unknown, past the history, not a commit) is the caller's.
-      if (err instanceof GitError && !err.stderr.includes('not a git repository')) {
-        throw new Problem(404, 'not-found', `${field}: "${rev}" names no commit in ${repo.name}`, {
-          extensions: { errors: [{ field, message: 'names no commit' }] },
-        });
-      }
-      throw err;
-    }
-  };
+  const commitOf = (repo: Repo, rev: string, signal: AbortSignal, field = 'input.ref') =>
+    commitAt(git, repo, rev, signal, field);
 
   const at = async (input: { repo: string; ref: string }, signal: AbortSignal) => {
     const repo = await repos.get(input.repo);
@@ -98,9 +82,6 @@ export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: Gi
     }
     return entry;
   };
-
-  const resolveRef = async (input: { repo: string; ref: string }, ctx: { signal: AbortSignal }) =>
-    (await at(input, ctx.signal)).sha;
 
   const logInput = z.strictObject({
     repo: repoName,
@@ -133,7 +114,8 @@ export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: Gi
       input: z.strictObject({}),
       cacheable: true,
       ttl_seconds: 30,
-      resolve: async () => listVersion(await repos.list()),
+      version_from: [REPOS],
+      stale_if_error_seconds: staleSeconds,
       run: async () => ({ repos: (await repos.list()).map((r) => ({ name: r.name, bare: r.bare })) }),
     }),
 
@@ -144,10 +126,9 @@ export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: Gi
       input: logInput,
       cacheable: true,
       ttl_seconds: IMMUTABLE_TTL,
-      resolve: async (input, ctx) => {
-        const start = await logStart(input, ctx.signal);
-        return `${start.sha}.${start.skip}`;
-      },
+      // A cursor names its commit: only the repository's existence moves the answer then.
+      version_from: [REPO, { ...revision('ref', 'HEAD'), unless: 'cursor' }],
+      stale_if_error_seconds: staleSeconds,
       run: async (input, ctx) => {
         const { repo, sha, skip } = await logStart(input, ctx.signal);
         const out = await run(
@@ -189,7 +170,8 @@ export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: Gi
       input: z.strictObject({ repo: repoName, ref: ref.default('HEAD') }),
       cacheable: true,
       ttl_seconds: IMMUTABLE_TTL,
-      resolve: resolveRef,
+      version_from: [REPO, revision('ref', 'HEAD')],
+      stale_if_error_seconds: staleSeconds,
       run: async (input, ctx) => {
         const { repo, sha } = await at(input, ctx.signal);
         const meta = await run(repo, ['log', '-z', '-1', `--format=${LOG_FORMAT}`, sha, '--'], ctx.signal);
@@ -229,11 +211,8 @@ export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: Gi
       }),
       cacheable: true,
       ttl_seconds: IMMUTABLE_TTL,
-      resolve: async (input, ctx) => {
-        const repo = await repos.get(input.repo);
-        const from = await commitOf(repo, input.from, ctx.signal, 'input.from');
-        return `${from}..${await commitOf(repo, input.to, ctx.signal, 'input.to')}`;
-      },
+      version_from: [REPO, revision('from'), revision('to')],
+      stale_if_error_seconds: staleSeconds,
       run: async (input, ctx) => {
         const repo = await repos.get(input.repo);
         const from = await commitOf(repo, input.from, ctx.signal, 'input.from');
@@ -276,7 +255,8 @@ export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: Gi
       }),
       cacheable: true,
       ttl_seconds: IMMUTABLE_TTL,
-      resolve: resolveRef,
+      version_from: [REPO, revision('ref', 'HEAD')],
+      stale_if_error_seconds: staleSeconds,
       run: async (input, ctx) => {
         const { repo, sha } = await at(input, ctx.signal);
         const prefix = input.path ?? '';
@@ -328,7 +308,8 @@ export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: Gi
       }),
       cacheable: true,
       ttl_seconds: IMMUTABLE_TTL,
-      resolve: resolveRef,
+      version_from: [REPO, revision('ref', 'HEAD')],
+      stale_if_error_seconds: staleSeconds,
       run: async (input, ctx) => {
         const { repo, sha } = await at(input, ctx.signal);
         const entry = await blobAt(repo, sha, input.path, ctx.signal);
@@ -375,7 +356,8 @@ export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: Gi
       }),
       cacheable: true,
       ttl_seconds: IMMUTABLE_TTL,
-      resolve: resolveRef,
+      version_from: [REPO, revision('ref', 'HEAD')],
+      stale_if_error_seconds: staleSeconds,
       run: async (input, ctx) => {
         const { repo, sha } = await at(input, ctx.signal);
         const out = await git
@@ -446,7 +428,8 @@ export function gitActions(deps: { config: GitAgentConfig; repos: Repos; git: Gi
         }),
       cacheable: true,
       ttl_seconds: IMMUTABLE_TTL,
-      resolve: resolveRef,
+      version_from: [REPO, revision('ref', 'HEAD')],
+      stale_if_error_seconds: staleSeconds,
       run: async (input, ctx) => {
         const { repo, sha } = await at(input, ctx.signal);
         const entry = await blobAt(repo, sha, input.path, ctx.signal);

@@ -8,7 +8,9 @@ import { registerMetrics } from '../kit/metrics.ts';
 import { gitActions } from './actions.ts';
 import type { GitAgentConfig } from './config.ts';
 import { createGitRunner } from './git.ts';
+import { publishRefs } from './ref-publisher.ts';
 import { createRepos } from './repos.ts';
+import { gitSources } from './sources.ts';
 
 /** Health detail is read by the heartbeat synchronously, so it is refreshed in the background at most this often. */
 const HEALTH_REFRESH_MS = 5000;
@@ -65,7 +67,7 @@ export function createGitAgent(config: GitAgentConfig) {
     pool: 'git',
     serviceName: POOLS.git.service,
     config,
-    build: ({ registry }) => {
+    build: ({ registry, log }) => {
       const git = createGitRunner({
         reposRoot: repos.root,
         timeoutMs: config.GIT_TIMEOUT_MS,
@@ -76,6 +78,16 @@ export function createGitAgent(config: GitAgentConfig) {
       return {
         actions: gitActions({ config, repos, git }),
         healthDetail: () => ({ ...current() }),
+        sources: {
+          ...gitSources({ repos, git }),
+          publish: publishRefs({
+            repos,
+            git,
+            recheckMs: config.GIT_REFS_RECHECK_MS,
+            maxRefs: config.GIT_MAX_PUBLISHED_REFS,
+            log,
+          }),
+        },
         reposGauge: registerMetrics({ repos: GIT_AGENT_METRICS.repos }, registry).repos,
       };
     },

@@ -24,6 +24,15 @@ export const gitAgentConfigSchema = agentConfigSchema.extend({
   GIT_MAX_CONCURRENT: int(16, 1, 1024).describe(
     'git processes one instance runs at once; further actions answer 503 with Retry-After.',
   ),
+  GIT_STALE_IF_ERROR_SECONDS: int(86400, 0, 30 * 86400).describe(
+    'How old a cached answer may be and still be served (`X-Cache: STALE`) while the git pool is unreachable or failing (answers are keyed by commit, so an old one is still right for its commit); 0: never.',
+  ),
+  GIT_REFS_RECHECK_MS: int(1000, 100, 600000).describe(
+    'How often each repository\u2019s refs are checked for changes the file watcher missed (a network volume); bounds how late a moved branch is published then.',
+  ),
+  GIT_MAX_PUBLISHED_REFS: int(2000, 0, 1000000).describe(
+    'Refs per repository whose commits are published for orchestrators; a repository with more publishes only HEAD and full ref names, and short names are resolved on request.',
+  ),
 });
 
 export type GitAgentConfig = z.infer<typeof gitAgentConfigSchema>;

@@ -1,3 +1,6 @@
+import type { VersionsMark } from './version-channel.ts';
+import type { CacheCondition, VersionPart } from './versions.ts';
+
 /**
  * The contract between the orchestrator and every agent pool.
  *
@@ -24,6 +27,18 @@ export interface ActionDescriptor {
    * becomes part of the cache key, so a cached answer is never stale.
    */
   resolve?: boolean;
+  /**
+   * How the version is derived from the input without asking the agent (services/kit/versions.ts): the
+   * sources whose versions the agent publishes to Redis. `/resolve` evaluates the same rule live.
+   */
+  version_from?: VersionPart[];
+  /** When present, only inputs matching one alternative are cached (e.g. `temperature: 0`). */
+  cacheable_when?: CacheCondition;
+  /**
+   * How long after it was stored a cached answer may still be served (`X-Cache: STALE`) when the pool
+   * fails, is unreachable or its breaker is open (RFC 5861 stale-if-error). Absent or 0: never.
+   */
+  stale_if_error_seconds?: number;
 }
 
 export interface ActionRequest {
@@ -42,6 +57,12 @@ export interface ActionResponse {
    * under the old version's key.
    */
   version?: string;
+  /**
+   * For actions that change the state versions are published for (an Obsidian write): the point in the
+   * pool's published versions that includes the change. An orchestrator does not use its pushed
+   * versions of the pool until it has applied that far, so a read after a write never sees the old note.
+   */
+  versions?: VersionsMark;
 }
 
 export interface ResolveResponse {

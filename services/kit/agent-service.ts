@@ -12,6 +12,8 @@ import { registerMetrics, type client } from './metrics.ts';
 import { Problem, badRequest, notFound } from './problem.ts';
 import { closeRedis, createRedis, type Redis } from './redis.ts';
 import { Service } from './service.ts';
+import { VersionPublisher } from './version-publisher.ts';
+import { joinVersion, planVersion, type CacheCondition, type VersionPart } from './versions.ts';
 
 export const agentConfigSchema = baseConfigSchema.extend({
   PORT: int(PORTS.agent, 0, 65535).describe('Agent HTTP port.'),
@@ -20,6 +22,12 @@ export const agentConfigSchema = baseConfigSchema.extend({
     .optional()
     .describe('URL this instance reports in its heartbeat (informational).'),
   ...heartbeatSettings,
+  VERSIONS_TICK_MS: int(250, 50, 10000).describe(
+    'How often an agent tells orchestrators its published versions are current; keep it well below their `VERSIONS_MAX_SILENCE_MS`.',
+  ),
+  VERSIONS_MAX_ENTRIES: int(100000, 0, 10000000).describe(
+    'Most sources (refs, notes, folders) one agent publishes versions for; the rest are resolved on request.',
+  ),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 
@@ -38,11 +46,34 @@ export interface AgentAction<S extends z.ZodType = z.ZodType> {
   ttl_seconds: number;
   /** Current version of the state the answer depends on (see ActionDescriptor.resolve). */
   resolve?: (input: z.infer<S>, ctx: ActionContext) => Promise<string>;
+  /** The version as a rule over published sources (ActionDescriptor.version_from); replaces `resolve`. */
+  version_from?: VersionPart[];
+  cacheable_when?: CacheCondition;
+  stale_if_error_seconds?: number;
+  /** The action changes published sources: its answer waits until the change is published, and says where. */
+  changes_sources?: boolean;
   run: (input: z.infer<S>, ctx: ActionContext) => Promise<unknown>;
 }
 
 export const defineAction = <S extends z.ZodType>(action: AgentAction<S>): AgentAction =>
   action as unknown as AgentAction;
+
+/** An agent's moving state, for actions with `version_from`: the live value of one source, and its publisher. */
+export interface AgentSources {
+  /** The current version of source `kind(args)`; a problem (404, ...) when it names nothing. */
+  lookup: (
+    kind: string,
+    args: string[],
+    ctx: { field: string | undefined; signal: AbortSignal },
+  ) => Promise<string>;
+  /** Starts keeping the publisher's state current; returns how to stop. */
+  publish?: (publisher: VersionPublisher) => () => Promise<void> | void;
+  /** Hands the publisher the state as it is now (after a change this instance made). */
+  refresh?: () => Promise<void>;
+}
+
+/** How long a changing action waits for its change to be published before answering without a mark. */
+const SETTLE_MS = 1000;
 
 const actionRequestSchema = z.strictObject({
   input: z.unknown(),
@@ -63,6 +94,8 @@ export interface AgentParts {
   actions: AgentAction[];
   /** Extra health detail reported in the heartbeat. */
   healthDetail?: () => Record<string, unknown>;
+  /** The moving state that actions with `version_from` depend on, and its publisher. */
+  sources?: AgentSources;
 }
 
 /**
@@ -97,6 +130,7 @@ export function createAgentService<P extends AgentParts>(opts: {
     parts = opts.build({ registry, log: service.log, redis });
     for (const action of parts.actions) {
       if (!ACTION_NAME.test(action.name)) throw new Error(`bad action name ${action.name}`);
+      if (action.version_from && !parts.sources) throw new Error(`${action.name}: version_from needs sources`);
       actions.set(action.name, action);
     }
   } catch (err) {
@@ -109,7 +143,10 @@ export function createAgentService<P extends AgentParts>(opts: {
     input_schema: z.toJSONSchema(a.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
     cacheable: a.cacheable,
     ttl_seconds: a.ttl_seconds,
-    ...(a.resolve ? { resolve: true } : {}),
+    ...(a.resolve || a.version_from ? { resolve: true } : {}),
+    ...(a.version_from ? { version_from: a.version_from } : {}),
+    ...(a.cacheable_when ? { cacheable_when: a.cacheable_when } : {}),
+    ...(a.stale_if_error_seconds ? { stale_if_error_seconds: a.stale_if_error_seconds } : {}),
   }));
   const catalogueBody = JSON.stringify({ pool, actions: catalogue });
 
@@ -129,7 +166,35 @@ export function createAgentService<P extends AgentParts>(opts: {
       }));
       throw badRequest(`invalid input: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
     }
-    return { input: input.data, session: envelope.data.session, version: envelope.data.version };
+    return {
+      input: input.data,
+      raw: envelope.data.input,
+      session: envelope.data.session,
+      version: envelope.data.version,
+    };
+  };
+  /**
+   * The version the answer depends on now: the action's rule evaluated on the raw input (as the
+   * orchestrator evaluates it) against the live sources, or its own resolve step.
+   */
+  const versionOf = async (
+    action: AgentAction,
+    parsed: { input: unknown; raw: unknown },
+    ctx: ActionContext,
+  ): Promise<string | undefined> => {
+    if (action.version_from) {
+      const plan = planVersion(action.version_from, parsed.raw);
+      if (!plan) throw badRequest('the input does not name the state its version depends on');
+      const values = await Promise.all(
+        plan.map((part) =>
+          'literal' in part
+            ? part.literal
+            : parts.sources!.lookup(part.kind, part.args, { field: part.field, signal: ctx.signal }),
+        ),
+      );
+      return joinVersion(values);
+    }
+    return action.resolve ? action.resolve(parsed.input, ctx) : undefined;
   };
   const context = (
     req: Request,
@@ -152,7 +217,7 @@ export function createAgentService<P extends AgentParts>(opts: {
     const start = process.hrtime.bigint();
     let outcome = 'error';
     try {
-      const { input, session, version } = (() => {
+      const parsed = (() => {
         try {
           return parseInput(action, req.body);
         } catch (err) {
@@ -160,12 +225,17 @@ export function createAgentService<P extends AgentParts>(opts: {
           throw err;
         }
       })();
-      const ctx = context(req, res, session);
-      const output = await action.run(input, ctx);
+      const ctx = context(req, res, parsed.session);
+      const output = await action.run(parsed.input, ctx);
       // Re-resolve after the work so the caller can tell whether the state moved meanwhile.
-      const after = version !== undefined && action.resolve ? await action.resolve(input, ctx) : undefined;
+      const after = parsed.version !== undefined ? await versionOf(action, parsed, ctx) : undefined;
+      const versions = action.changes_sources ? await settled() : undefined;
       outcome = 'success';
-      res.json(after === undefined ? { output } : { output, version: after });
+      res.json({
+        output,
+        ...(after !== undefined ? { version: after } : {}),
+        ...(versions ? { versions } : {}),
+      });
     } catch (err) {
       if (outcome !== 'invalid_input')
         outcome = err instanceof Problem && err.status < 500 ? 'client_error' : 'error';
@@ -177,14 +247,23 @@ export function createAgentService<P extends AgentParts>(opts: {
   });
   service.route('post', '/v1/actions/:name/resolve', service.jsonBody(), async (req, res) => {
     const action = lookup(req);
-    if (!action.resolve) throw notFound(`action "${action.name}" has no resolve step`);
-    const { input } = parseInput(action, req.body);
-    res.json({ version: await action.resolve(input, context(req, res)) });
+    if (!action.resolve && !action.version_from)
+      throw notFound(`action "${action.name}" has no resolve step`);
+    res.json({ version: await versionOf(action, parseInput(action, req.body), context(req, res)) });
   });
   service.finish();
 
   let heartbeat: ReturnType<typeof startHeartbeat> | undefined;
+  let stopPublishing: (() => Promise<void> | void) | undefined;
+  let publisher: VersionPublisher | undefined;
+  /** The mark of the published state once this instance's change is in it (undefined: not known in time). */
+  const settled = async () => {
+    if (!publisher) return undefined;
+    await parts.sources?.refresh?.();
+    return publisher.settled(SETTLE_MS);
+  };
   service.onShutdown('leave the pool', async () => {
+    await stopPublishing?.();
     await heartbeat?.stop();
   });
   service.onShutdown('close redis', async () => {
@@ -216,6 +295,24 @@ export function createAgentService<P extends AgentParts>(opts: {
         });
         // Report "draining" at once, so orchestrators count this instance out before it stops.
         service.onDraining(() => heartbeat?.beat());
+        if (parts.sources?.publish) {
+          publisher = new VersionPublisher({
+            redis,
+            keys: redisKeys(config.REDIS_KEY_PREFIX),
+            pool,
+            instance: config.INSTANCE_ID,
+            tickMs: config.VERSIONS_TICK_MS,
+            maxEntries: config.VERSIONS_MAX_ENTRIES,
+            log: service.log,
+            registry: service.metrics.registry,
+          });
+          const stopSource = parts.sources.publish(publisher);
+          publisher.start();
+          stopPublishing = async () => {
+            publisher?.stop();
+            await stopSource();
+          };
+        }
       }
       service.log.info({ port: bound, pool }, 'agent listening');
       return { server, port: bound };

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { defineAction } from '../kit/agent-service.ts';
+import type { CacheCondition } from '../kit/versions.ts';
 import type { ProviderConfig } from './providers.ts';
 import type { LlmRouter } from './router.ts';
 
@@ -54,12 +54,20 @@ export function chatInputSchema(models: [string, ...string[]]) {
 
 export type ChatInput = z.infer<ReturnType<typeof chatInputSchema>>;
 
-export const isDeterministic = (input: ChatInput) => input.cache ?? input.temperature === 0;
+/**
+ * Which chats may be cached, as the catalogue advertises it to orchestrators: `cache: true` (the caller
+ * asserts the request is deterministic), or no `cache` field and temperature 0.
+ */
+export const CHAT_CACHEABLE_WHEN: CacheCondition = [
+  { cache: true },
+  { cache: { absent: true }, temperature: 0 },
+];
 
-/** The same constant for every deterministic request. */
-export const DETERMINISTIC_VERSION = 'deterministic';
-
-export function llmActions(providers: ProviderConfig[], router: LlmRouter, cacheTtlSeconds: number) {
+export function llmActions(
+  providers: ProviderConfig[],
+  router: LlmRouter,
+  cache: { ttlSeconds: number; staleIfErrorSeconds: number },
+) {
   const models = [...new Set(providers.flatMap((p) => p.models))];
   const chatInput = chatInputSchema(models as [string, ...string[]]);
   return [
@@ -69,12 +77,12 @@ export function llmActions(providers: ProviderConfig[], router: LlmRouter, cache
         'An OpenAI chat completion routed to a provider of the model, with retries, fallbacks and a breaker per provider. Session history is not read: send the whole conversation in `messages`.',
       input: chatInput,
       // Caching: the orchestrator keys a cached answer on the whole input (every sampling parameter
-      // included) plus the version `resolve` returns. A deterministic request resolves to a constant,
-      // so equal requests share one key; any other request resolves to a fresh nonce, so its key never
-      // repeats and it is never served from the cache.
+      // included), and caches only the chats the declared rule calls deterministic, deciding it from
+      // the rule itself, without asking the router.
       cacheable: true,
-      ttl_seconds: cacheTtlSeconds,
-      resolve: async (input) => (isDeterministic(input) ? DETERMINISTIC_VERSION : `nonce-${randomUUID()}`),
+      cacheable_when: CHAT_CACHEABLE_WHEN,
+      ttl_seconds: cache.ttlSeconds,
+      stale_if_error_seconds: cache.staleIfErrorSeconds,
       run: async (input, ctx) => {
         const { cache: _cache, stream: _stream, ...request } = input;
         return router.chat(input.model, request, ctx);

@@ -15,7 +15,10 @@ export function createLlmRouter(config: LlmRouterConfig) {
       const router = new LlmRouter(config, createRouterMetrics(registry), log);
       return {
         router,
-        actions: llmActions(config.providers, router, config.LLM_CACHE_TTL_SECONDS),
+        actions: llmActions(config.providers, router, {
+          ttlSeconds: config.LLM_CACHE_TTL_SECONDS,
+          staleIfErrorSeconds: config.LLM_STALE_IF_ERROR_SECONDS,
+        }),
         healthDetail: () => ({ providers: router.health() }),
       };
     },

@@ -28,6 +28,9 @@ export const llmRouterConfigSchema = agentConfigSchema.extend({
   LLM_CACHE_TTL_SECONDS: int(3600, 1, 30 * 86400).describe(
     'TTL of cached deterministic chat answers (`cache: true`, or `temperature: 0`).',
   ),
+  LLM_STALE_IF_ERROR_SECONDS: int(3600, 0, 30 * 86400).describe(
+    'How old a cached deterministic chat answer may be and still be served (`X-Cache: STALE`) while the router pool is unreachable or failing; 0: never.',
+  ),
   LLM_MAX_SOCKETS: int(256, 1, 100000).describe('Keep-alive connections per provider host.'),
 });
 

@@ -10,6 +10,7 @@ import type { ObsidianMetrics } from './metrics.ts';
 import { type KeyedLock, noteTooLarge, readNoteFile, writeNoteAtomic } from './note-files.ts';
 import { composeNote, contentVersion, parseNote } from './notes.ts';
 import type { NoteIndex } from './search-index.ts';
+import { FOLDER, NOTE, VAULT } from './sources.ts';
 import { folderPathSchema, notePathSchema, type VaultPaths } from './vault-paths.ts';
 
 /** What the actions share: the vault, its scan and index, the write lock, limits and metrics. */
@@ -23,6 +24,8 @@ export interface VaultContext {
   lock: KeyedLock;
   maxNoteBytes: number;
   ttlSeconds: number;
+  /** How old a cached answer may be served STALE while the pool fails. */
+  staleSeconds: number;
   metrics: ObsidianMetrics;
 }
 
@@ -105,10 +108,8 @@ export function obsidianActions(ctx: VaultContext) {
       input: z.strictObject({ path: notePathSchema }),
       cacheable,
       ttl_seconds: ttl,
-      resolve: async (input) => {
-        const note = await readNote(ctx, input.path);
-        return `${note.version}:${note.stat.mtimeMs}`;
-      },
+      version_from: [NOTE],
+      stale_if_error_seconds: ctx.staleSeconds,
       run: async (input) => {
         const note = await readNote(ctx, input.path);
         const rel = ctx.paths.relative(note.real);
@@ -147,7 +148,8 @@ export function obsidianActions(ctx: VaultContext) {
         }),
       cacheable,
       ttl_seconds: ttl,
-      resolve: async () => (await ctx.fresh()).signature,
+      version_from: [VAULT],
+      stale_if_error_seconds: ctx.staleSeconds,
       run: async (input) => {
         const { signature } = await ctx.fresh();
         return { vault_version: signature, ...(await ctx.index.search(input)) };
@@ -161,7 +163,8 @@ export function obsidianActions(ctx: VaultContext) {
       input: z.strictObject({ path: notePathSchema, limit: limit(50, 500), offset }),
       cacheable,
       ttl_seconds: ttl,
-      resolve: async () => (await ctx.fresh()).signature,
+      version_from: [VAULT],
+      stale_if_error_seconds: ctx.staleSeconds,
       run: async (input) => {
         const rel = ctx.paths.relative(await ctx.paths.note(input.path));
         const { signature } = await ctx.fresh();
@@ -183,7 +186,8 @@ export function obsidianActions(ctx: VaultContext) {
       input: z.strictObject({ path: folderPathSchema.default(''), limit: limit(200, 1000), offset }),
       cacheable,
       ttl_seconds: ttl,
-      resolve: async (input) => (await listFolder(ctx, input.path)).version,
+      version_from: [FOLDER],
+      stale_if_error_seconds: ctx.staleSeconds,
       run: async (input) => {
         const { entries, version } = await listFolder(ctx, input.path);
         return {
@@ -215,6 +219,7 @@ export function obsidianActions(ctx: VaultContext) {
       }),
       cacheable: false,
       ttl_seconds: 0,
+      changes_sources: true,
       run: async (input) => {
         const content = composeNote(input.body, input.frontmatter);
         checkSize(content, ctx.maxNoteBytes);
@@ -263,6 +268,7 @@ export function obsidianActions(ctx: VaultContext) {
       }),
       cacheable: false,
       ttl_seconds: 0,
+      changes_sources: true,
       run: async (input) => {
         const target = await ctx.paths.writeTarget(input.path, { createFolders: input.create_if_missing });
         return ctx.lock.run(target.file, async () => {

@@ -1,6 +1,8 @@
 import { POOLS } from '../../platform/pools.ts';
 import { createAgentService } from '../kit/agent-service.ts';
 import { ConfigError } from '../kit/config.ts';
+import type { Logger } from '../kit/logger.ts';
+import type { VersionPublisher } from '../kit/version-publisher.ts';
 import { obsidianActions } from './actions.ts';
 import type { ObsidianConfig } from './config.ts';
 import { createObsidianMetrics, type ObsidianMetrics } from './metrics.ts';
@@ -8,6 +10,8 @@ import { KeyedLock } from './note-files.ts';
 import { NoteIndex } from './search-index.ts';
 import { VaultPaths } from './vault-paths.ts';
 import { VaultScanner } from './vault-scan.ts';
+import { vaultSources } from './sources.ts';
+import { VaultVersions } from './vault-versions.ts';
 
 /**
  * The Obsidian agent: the agent contract over one vault folder. `start()` builds the search index
@@ -26,7 +30,7 @@ export async function createObsidianAgent(config: ObsidianConfig) {
     pool: 'obsidian',
     serviceName: POOLS.obsidian.service,
     config,
-    build: ({ registry }) => vaultParts(config, vaultRoot, createObsidianMetrics(registry)),
+    build: ({ registry, log }) => vaultParts(config, vaultRoot, createObsidianMetrics(registry), log),
   });
   const { service } = agent;
   const { paths, index, scanner, fresh, healthDetail } = agent.parts;
@@ -68,7 +72,7 @@ export async function createObsidianAgent(config: ObsidianConfig) {
 export type ObsidianAgent = Awaited<ReturnType<typeof createObsidianAgent>>;
 
 /** The vault's paths, scanner and search index, the actions over them, and the heartbeat's detail. */
-function vaultParts(config: ObsidianConfig, vaultRoot: string, metrics: ObsidianMetrics) {
+function vaultParts(config: ObsidianConfig, vaultRoot: string, metrics: ObsidianMetrics, log: Logger) {
   const paths = new VaultPaths(vaultRoot, () => metrics.pathEscapes.inc());
   const scanner = new VaultScanner({
     root: paths.root,
@@ -104,15 +108,31 @@ function vaultParts(config: ObsidianConfig, vaultRoot: string, metrics: Obsidian
       ...(scanner.lastError ? { error: scanner.lastError } : {}),
     };
   };
+  const versions = new VaultVersions({
+    root: paths.root,
+    intervalMs: config.OBSIDIAN_SCAN_INTERVAL_MS,
+    fresh,
+    invalidate: () => scanner.invalidate(),
+    log,
+  });
+  const sources = {
+    ...vaultSources({ paths, fresh }),
+    publish: (publisher: VersionPublisher) => versions.start(publisher),
+    refresh: () => versions.refresh(),
+  };
   const actions = obsidianActions({
     paths,
     index,
     fresh,
-    changed: () => scanner.invalidate(),
+    changed: () => {
+      scanner.invalidate();
+      versions.changed();
+    },
     lock: new KeyedLock(),
     maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
     ttlSeconds: config.OBSIDIAN_CACHE_TTL_SECONDS,
+    staleSeconds: config.OBSIDIAN_STALE_IF_ERROR_SECONDS,
     metrics,
   });
-  return { paths, scanner, index, fresh, healthDetail, actions };
+  return { paths, scanner, index, fresh, healthDetail, actions, sources };
 }

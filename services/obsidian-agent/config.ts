@@ -14,13 +14,16 @@ export const obsidianConfigSchema = agentConfigSchema.extend({
     'Notes scanned and indexed at most; beyond it the vault is reported truncated in health.',
   ),
   OBSIDIAN_SCAN_INTERVAL_MS: int(1000, 0, 600000).describe(
-    'How long one vault scan (the version of search, backlinks) is reused before the files are checked again; bounds how late a change made outside this instance is seen.',
+    'How long one vault scan (the version of search, backlinks) is reused before the files are checked again, and how often the vault is scanned for changes its file watcher missed (another host on a network volume); bounds how late such a change is published. Each scan costs a stat per note.',
   ),
   OBSIDIAN_REFRESH_INTERVAL_MS: int(30000, 1000, 3600000).describe(
     'How often the search index is brought up to date in the background (health reports its age).',
   ),
   OBSIDIAN_CACHE_TTL_SECONDS: int(300, 0, 86400).describe(
     'Cache TTL of read, search, backlinks and list answers (their keys also carry the vault version).',
+  ),
+  OBSIDIAN_STALE_IF_ERROR_SECONDS: int(300, 0, 86400).describe(
+    'How old a cached read, search, backlinks or list answer may be and still be served (`X-Cache: STALE`) while the Obsidian pool is unreachable or failing; 0: never. Writes are never cached.',
   ),
 });
 

@@ -3,6 +3,7 @@ import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToRequests } from 'node:timers/promises';
+import { statKey } from './folder-version.ts';
 
 export interface NoteStat {
   /** Vault-relative path. */
@@ -17,6 +18,8 @@ export interface VaultSnapshot {
   /** Changes whenever a note is added, removed, renamed or modified: the version of vault-wide answers. */
   signature: string;
   notes: Map<string, NoteStat>;
+  /** Every folder scanned (vault-relative, "" is the root), with the names of its subfolders. */
+  folders: Map<string, string[]>;
   truncated: boolean;
   scannedAt: number;
 }
@@ -88,6 +91,7 @@ export class VaultScanner {
     const startedAt = Date.now();
     this.scans += 1;
     const files: string[] = [];
+    const folders = new Map<string, string[]>();
     const queue: Array<{ rel: string; depth: number }> = [{ rel: '', depth: 0 }];
     let truncated = false;
     while (queue.length > 0) {
@@ -96,10 +100,13 @@ export class VaultScanner {
         if (rel === '') throw err;
         return []; // a folder removed while scanning
       });
+      const subfolders: string[] = [];
+      folders.set(rel, subfolders);
       for (const entry of entries) {
         if (entry.name.startsWith('.')) continue;
         const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
         if (entry.isDirectory()) {
+          subfolders.push(entry.name);
           if (depth + 1 < MAX_DEPTH) queue.push({ rel: child, depth: depth + 1 });
           else truncated = true;
         } else if (entry.isFile() && entry.name.endsWith('.md')) {
@@ -119,11 +126,17 @@ export class VaultScanner {
         path: rel,
         size: Number(s.size),
         mtimeMs: Number(s.mtimeMs),
-        key: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`,
+        key: statKey(s),
       });
     }
     const hash = createHash('sha256');
     for (const rel of [...notes.keys()].sort()) hash.update(`${rel}\0${notes.get(rel)!.key}\n`);
-    return { signature: hash.digest('hex').slice(0, 32), notes, truncated, scannedAt: startedAt };
+    return {
+      signature: hash.digest('hex').slice(0, 32),
+      notes,
+      folders,
+      truncated,
+      scannedAt: startedAt,
+    };
   }
 }

@@ -6,10 +6,12 @@ import { syncAnswerJson } from './answer-json.ts';
 import { parseBody, sessionCreateSchema, sessionPatchSchema, taskRequestSchema } from './api-schemas.ts';
 import { requireApiKey } from './auth.ts';
 import { TaskCache } from './cache.ts';
+import { CacheKeys } from './cache-key.ts';
 import type { OrchestratorConfig } from './config.ts';
 import { createOrchestratorMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { AgentPools } from './pools.ts';
+import { PushedVersions } from './pushed-versions.ts';
 import { SessionStore } from './sessions.ts';
 import { TaskQueue } from './task-queue.ts';
 import { TaskRunner } from './task-runner.ts';
@@ -34,7 +36,9 @@ export function createOrchestrator(config: OrchestratorConfig) {
   const pools = new AgentPools({ config, redis, subscriber, keys, metrics, log });
   const cache = new TaskCache({ redis, subscriber, keys, config, metrics, log });
   const sessions = new SessionStore({ redis, keys, config, metrics });
-  const runner = new TaskRunner({ pools, cache, sessions });
+  const versions = new PushedVersions({ redis, subscriber, keys, config, metrics, log });
+  const cacheKeys = new CacheKeys(config.CACHE_KEY_MEMO_MAX_BYTES);
+  const runner = new TaskRunner({ pools, cache, sessions, versions, keys: cacheKeys, metrics });
   const queue = new TaskQueue({ redis, writer, blocking, keys, config, metrics, log, runner });
 
   service.watchRedis(redis, () => ({ mode: config.REDIS_SENTINELS ? 'sentinel' : 'single' }));
@@ -67,6 +71,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
     }
     const outcome = await runner.execute(task, req.correlationId);
     res.setHeader('X-Cache', outcome.cache);
+    if (outcome.ageSeconds !== undefined) res.setHeader('Age', String(outcome.ageSeconds));
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(syncAnswerJson(task, outcome));
   });
@@ -104,10 +109,15 @@ export function createOrchestrator(config: OrchestratorConfig) {
   });
 
   service.onScrape(() => queue.reportQueues());
+  service.onScrape(async () => {
+    metrics.cacheMemoryBytes.set({ tier: 'answers' }, cache.memoryBytes);
+    metrics.cacheMemoryBytes.set({ tier: 'key_memo' }, cacheKeys.memoBytes);
+  });
   service.finish();
 
   service.onShutdown('stop async workers', () => queue.stop());
   service.onShutdown('stop pool refresh', () => pools.stop());
+  service.onShutdown('stop following versions', () => versions.stop());
   service.onShutdown('close redis', async () => {
     await Promise.all([redis, subscriber, writer, blocking].map(closeRedis));
   });
@@ -123,6 +133,7 @@ export function createOrchestrator(config: OrchestratorConfig) {
     async start(port = config.PORT, host = config.HOST) {
       await waitReady(redis, REDIS_STARTUP_WAIT_MS);
       await cache.start();
+      await versions.start();
       await pools.start();
       queue.start();
       const server = await service.listen(port, host);

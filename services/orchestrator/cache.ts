@@ -1,19 +1,21 @@
-import canonicalize from 'canonicalize';
-import { hash as digest, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { RedisKeys } from '../../platform/redis-keys.ts';
 import type { Logger } from '../kit/logger.ts';
 import { Problem, type ProblemBody } from '../kit/problem.ts';
 import { subscribeChannel, type Redis } from '../kit/redis.ts';
 import type { OrchestratorConfig } from './config.ts';
+import type { RedisDeps } from './deps.ts';
 import { LocalCache } from './local-cache.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
 
-export type CacheResult = 'HIT' | 'MISS' | 'BYPASS';
+export type CacheResult = 'HIT' | 'MISS' | 'BYPASS' | 'STALE';
 
 /** An answer as JSON text: answers move between Redis, memory and the response without re-parsing. */
 export interface Answer {
   outputJson: string;
   cache: CacheResult;
+  /** For a STALE answer: whole seconds since it was stored (the `Age` header). */
+  ageSeconds?: number;
 }
 
 /** An agent's answer, and whether it may be stored under the key it was asked for. */
@@ -25,49 +27,53 @@ export interface Computed {
 /** Runs the agent. */
 export type Compute = () => Promise<Computed>;
 
+/** How long an action's answers are fresh, and how old one may be served STALE when its pool fails. */
+export interface CachePolicy {
+  ttlSeconds: number;
+  staleSeconds: number;
+}
+
+export type LookupResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'uncacheable' | 'error';
+
 const serialize = (output: unknown): string => JSON.stringify(output) ?? 'null';
 
-/** Stored in Redis as `<expiry ms>:<output JSON>`, so the local tier knows when the answer lapses. */
-const encode = (outputJson: string, expiresAt: number) => `${expiresAt}:${outputJson}`;
-function decode(value: string): { outputJson: string; expiresAt: number } {
-  const colon = value.indexOf(':');
-  return { expiresAt: Number(value.slice(0, colon)), outputJson: value.slice(colon + 1) };
+/**
+ * An answer as stored in Redis, `<stored at ms>:<fresh until ms>:<output JSON>`: fresh until its TTL,
+ * kept longer when the action allows stale answers.
+ */
+interface Stored {
+  outputJson: string;
+  storedAt: number;
+  freshUntil: number;
+}
+const encode = (s: Stored) => `${s.storedAt}:${s.freshUntil}:${s.outputJson}`;
+function decode(value: string): Stored | undefined {
+  const first = value.indexOf(':');
+  const second = value.indexOf(':', first + 1);
+  if (first < 1 || second < 0) return undefined;
+  const storedAt = Number(value.slice(0, first));
+  const freshUntil = Number(value.slice(first + 1, second));
+  if (!Number.isSafeInteger(storedAt) || !Number.isSafeInteger(freshUntil)) return undefined;
+  return { storedAt, freshUntil, outputJson: value.slice(second + 1) };
 }
 
-/** Everything that changes an agent's answer. Key order inside `input` does not matter. */
-export interface CacheKeyParts {
-  pool: string;
-  action: string;
-  input: unknown;
-  /** The version an action's `/resolve` reported (a commit SHA, a note's version). */
-  version?: string;
-  /** The session's id and version, for tasks that pass session history to the agent. */
-  session?: { id: string; version: number };
-}
+/** Failures of a pool itself, for which a stored answer may be served STALE, and how they are counted. */
+const STALE_REASONS: Record<string, string> = {
+  'agent-unavailable': 'unavailable',
+  'agent-not-configured': 'unavailable',
+  'agent-timeout': 'timeout',
+  'agent-circuit-open': 'circuit_open',
+  'agent-error': 'error',
+  'agent-bad-response': 'error',
+};
+const staleReason = (err: unknown): string | undefined =>
+  err instanceof Problem && err.status >= 500 ? STALE_REASONS[err.slug] : undefined;
 
-const KEY_SCHEMA_VERSION = 2;
 const POLL_FIRST_MS = 20;
 const POLL_MAX_MS = 250;
 const LEADER_ERROR_TTL_MS = 2000;
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-
-const KEY_MEMO_SIZE = 4096;
-const keyMemo = new Map<string, string>();
-
-/**
- * SHA-256 of the canonical JSON (RFC 8785) of the parts. Hot inputs arrive again and again with the
- * same text, so the last few thousand keys are remembered by their plain JSON text.
- */
-export function cacheKey(parts: CacheKeyParts): string {
-  const text = JSON.stringify(parts);
-  const known = keyMemo.get(text);
-  if (known !== undefined) return known;
-  const key = digest('sha256', canonicalize({ v: KEY_SCHEMA_VERSION, ...parts }) ?? '', 'hex');
-  if (keyMemo.size >= KEY_MEMO_SIZE) keyMemo.delete(keyMemo.keys().next().value as string);
-  keyMemo.set(text, key);
-  return key;
-}
 
 /**
  * The task cache: Redis shared by every instance, with a small in-process tier in front for answers
@@ -86,14 +92,7 @@ export class TaskCache {
   private readonly metrics: OrchestratorMetrics;
   private readonly log: Logger;
 
-  constructor(deps: {
-    redis: Redis;
-    subscriber: Redis;
-    keys: RedisKeys;
-    config: OrchestratorConfig;
-    metrics: OrchestratorMetrics;
-    log: Logger;
-  }) {
+  constructor(deps: RedisDeps) {
     this.redis = deps.redis;
     this.subscriber = deps.subscriber;
     this.keys = deps.keys;
@@ -122,11 +121,17 @@ export class TaskCache {
     return this.redis.status === 'ready';
   }
 
+  /** Bytes of answers held in this instance's memory tier. */
+  get memoryBytes(): number {
+    return this.memory.bytes;
+  }
+
   /**
-   * Answers from the cache, or computes once across all instances and stores the answer for
-   * `ttlSeconds`. Returns HIT when the answer was computed by someone else.
+   * Answers from the cache, or computes once across all instances and stores the answer. Returns HIT
+   * when the answer was computed by someone else, and STALE when the pool failed and a stored answer
+   * younger than the policy's stale window was at hand.
    */
-  async getOrCompute(pool: string, hash: string, ttlSeconds: number, compute: Compute): Promise<Answer> {
+  async getOrCompute(pool: string, hash: string, policy: CachePolicy, compute: Compute): Promise<Answer> {
     if (!this.available) return this.bypass(pool, compute, 'bypass');
     const remembered = this.memory.get(hash);
     if (remembered !== undefined) {
@@ -134,44 +139,95 @@ export class TaskCache {
       this.metrics.cacheLocalHits.inc();
       return { outputJson: remembered, cache: 'HIT' };
     }
-    let cached: string | undefined;
+    let stored: Stored | undefined;
     try {
-      cached = await this.read(hash);
+      stored = await this.read(hash);
     } catch {
       return this.bypass(pool, compute, 'error');
     }
-    if (cached !== undefined) {
+    if (stored && stored.freshUntil > Date.now()) {
+      this.remember(hash, stored);
       this.metrics.cacheLookups.inc({ pool, result: 'hit' });
-      return { outputJson: cached, cache: 'HIT' };
+      return { outputJson: stored.outputJson, cache: 'HIT' };
     }
-    this.metrics.cacheLookups.inc({ pool, result: 'miss' });
-    let shared = this.inflight.get(hash);
-    let first = false;
-    if (!shared) {
-      first = true;
-      shared = this.flight(hash, ttlSeconds, compute).finally(() => this.inflight.delete(hash));
-      this.inflight.set(hash, shared);
+    let result: LookupResult = 'miss';
+    try {
+      let shared = this.inflight.get(hash);
+      let first = false;
+      if (!shared) {
+        first = true;
+        shared = this.flight(hash, policy, compute).finally(() => this.inflight.delete(hash));
+        this.inflight.set(hash, shared);
+      }
+      const { outputJson, computedHere } = await shared;
+      if (!(first && computedHere)) result = 'hit';
+      return { outputJson, cache: result === 'hit' ? 'HIT' : 'MISS' };
+    } catch (err) {
+      const stale = this.staleAnswer(pool, stored, policy, err);
+      if (!stale) throw err;
+      result = 'stale';
+      return stale;
+    } finally {
+      this.metrics.cacheLookups.inc({ pool, result });
     }
-    const { outputJson, computedHere } = await shared;
-    return { outputJson, cache: first && computedHere ? 'MISS' : 'HIT' };
+  }
+
+  /**
+   * The stored answer for `hash`, STALE, when `err` is a failure of the pool and the answer is young
+   * enough; used when the version could not be learnt because the pool is away.
+   */
+  async staleOnly(
+    pool: string,
+    hash: string,
+    policy: CachePolicy,
+    err: unknown,
+  ): Promise<Answer | undefined> {
+    if (!staleReason(err) || this.staleWindowMs(policy) === 0 || !this.available) return undefined;
+    const stored = await this.read(hash).catch(() => undefined);
+    const stale = this.staleAnswer(pool, stored, policy, err);
+    if (stale) this.metrics.cacheLookups.inc({ pool, result: 'stale' });
+    return stale;
   }
 
   /** Recomputes and overwrites the stored answer everywhere (`cache: "refresh"`). */
-  async refresh(pool: string, hash: string, ttlSeconds: number, compute: Compute): Promise<Answer> {
+  async refresh(pool: string, hash: string, policy: CachePolicy, compute: Compute): Promise<Answer> {
     const computed = await compute();
     const outputJson = serialize(computed.output);
     this.metrics.cacheLookups.inc({ pool, result: 'miss' });
-    if (this.storable(computed)) await this.write(hash, outputJson, ttlSeconds).catch(() => undefined);
+    if (this.storable(computed)) await this.write(hash, outputJson, policy).catch(() => undefined);
     await this.redis.publish(this.keys.flightChannel, hash).catch(() => undefined);
     return { outputJson, cache: 'MISS' };
   }
 
-  async bypass(pool: string, compute: Compute, result: 'bypass' | 'error' = 'bypass'): Promise<Answer> {
+  /** Computes without the cache: asked to (`bypass`), Redis away (`bypass`, `error`), or not cacheable. */
+  async bypass(
+    pool: string,
+    compute: Compute,
+    result: 'bypass' | 'error' | 'uncacheable' = 'bypass',
+  ): Promise<Answer> {
     this.metrics.cacheLookups.inc({ pool, result });
     return { outputJson: serialize((await compute()).output), cache: 'BYPASS' };
   }
 
-  private async flight(hash: string, ttlSeconds: number, compute: Compute) {
+  private staleWindowMs(policy: CachePolicy): number {
+    return Math.min(policy.staleSeconds, this.config.CACHE_MAX_STALE_SECONDS) * 1000;
+  }
+
+  private staleAnswer(
+    pool: string,
+    stored: Stored | undefined,
+    policy: CachePolicy,
+    err: unknown,
+  ): Answer | undefined {
+    const reason = staleReason(err);
+    if (!reason || !stored) return undefined;
+    const age = Math.max(0, Date.now() - stored.storedAt);
+    if (age > this.staleWindowMs(policy)) return undefined;
+    this.metrics.cacheStaleAnswers.inc({ pool, reason });
+    return { outputJson: stored.outputJson, cache: 'STALE', ageSeconds: Math.floor(age / 1000) };
+  }
+
+  private async flight(hash: string, policy: CachePolicy, compute: Compute) {
     const deadline = Date.now() + this.config.SINGLE_FLIGHT_WAIT_MS;
     // The leader's work is one agent call, bounded by AGENT_TIMEOUT_MS; a dead leader's lock lapses soon after.
     const lockMs = this.config.AGENT_TIMEOUT_MS + 2000;
@@ -187,7 +243,7 @@ export class TaskCache {
         return { outputJson: serialize((await compute()).output), computedHere: true };
       }
       if (acquired)
-        return { outputJson: await this.lead(hash, token, ttlSeconds, compute), computedHere: !waited };
+        return { outputJson: await this.lead(hash, token, policy, compute), computedHere: !waited };
       waited = true;
       const outcome = await this.follow(hash, deadline);
       if (outcome.kind === 'answer') {
@@ -205,11 +261,11 @@ export class TaskCache {
     return { outputJson: serialize((await compute()).output), computedHere: true };
   }
 
-  private async lead(hash: string, token: string, ttlSeconds: number, compute: Compute): Promise<string> {
+  private async lead(hash: string, token: string, policy: CachePolicy, compute: Compute): Promise<string> {
     try {
       const computed = await compute();
       const outputJson = serialize(computed.output);
-      if (this.storable(computed)) await this.write(hash, outputJson, ttlSeconds).catch(() => undefined);
+      if (this.storable(computed)) await this.write(hash, outputJson, policy).catch(() => undefined);
       return outputJson;
     } catch (err) {
       if (err instanceof Problem) {
@@ -241,7 +297,12 @@ export class TaskCache {
           .get(this.keys.flightError(hash))
           .exists(this.keys.flightLock(hash))
           .exec()) as [[null, string | null], [null, string | null], [null, number]];
-        if (value !== null) return { kind: 'answer', outputJson: this.remember(hash, value) };
+        // A value still there but no longer fresh is the old answer, kept for stale-if-error.
+        const stored = value === null ? undefined : decode(value);
+        if (stored && stored.freshUntil > Date.now()) {
+          this.remember(hash, stored);
+          return { kind: 'answer', outputJson: stored.outputJson };
+        }
         if (error !== null) return { kind: 'error', problem: problemFrom(JSON.parse(error) as ProblemBody) };
         if (lock === 0) return { kind: 'gone' };
       } catch {
@@ -276,29 +337,30 @@ export class TaskCache {
     return computed.storable;
   }
 
-  /** Keeps a value read from Redis in the memory tier; returns its output JSON. */
-  private remember(hash: string, value: string): string {
-    const { outputJson, expiresAt } = decode(value);
-    this.memory.set(hash, outputJson, expiresAt);
-    return outputJson;
+  /** Keeps a fresh answer read from Redis in the memory tier. */
+  private remember(hash: string, stored: Stored): void {
+    this.memory.set(hash, stored.outputJson, stored.freshUntil);
   }
 
-  private async read(hash: string): Promise<string | undefined> {
+  private async read(hash: string): Promise<Stored | undefined> {
     try {
       const value = await this.redis.get(this.keys.cache(hash));
-      return value === null ? undefined : this.remember(hash, value);
+      return value === null ? undefined : decode(value);
     } catch (err) {
       this.metrics.redisErrors.inc({ operation: 'cache_get' });
       throw err;
     }
   }
 
-  private async write(hash: string, outputJson: string, ttlSeconds: number): Promise<void> {
-    const ttl = Math.max(1, Math.min(ttlSeconds, this.config.CACHE_MAX_TTL_SECONDS));
-    const expiresAt = Date.now() + ttl * 1000;
+  /** Stores the answer fresh for the TTL, and kept as long as the stale window asks, if longer. */
+  private async write(hash: string, outputJson: string, policy: CachePolicy): Promise<void> {
+    const ttl = Math.max(1, Math.min(policy.ttlSeconds, this.config.CACHE_MAX_TTL_SECONDS));
+    const keep = Math.max(ttl, Math.ceil(this.staleWindowMs(policy) / 1000));
+    const storedAt = Date.now();
+    const stored: Stored = { outputJson, storedAt, freshUntil: storedAt + ttl * 1000 };
     try {
-      await this.redis.set(this.keys.cache(hash), encode(outputJson, expiresAt), 'EX', ttl);
-      this.memory.set(hash, outputJson, expiresAt);
+      await this.redis.set(this.keys.cache(hash), encode(stored), 'EX', keep);
+      this.remember(hash, stored);
     } catch (err) {
       this.metrics.redisErrors.inc({ operation: 'cache_set' });
       throw err;

@@ -28,7 +28,21 @@ export const orchestratorConfigSchema = baseConfigSchema.extend({
   CACHE_LOCAL_MAX_ENTRIES: int(10000, 0, 10000000).describe(
     'Answers kept in each instance\u2019s memory in front of Redis (0 turns the memory tier off).',
   ),
-  CACHE_LOCAL_MAX_BYTES: int(64 * 1048576, 0, 4096 * 1048576).describe('Bytes of answers kept in memory.'),
+  CACHE_LOCAL_MAX_BYTES: int(64 * 1048576, 0, 4096 * 1048576).describe(
+    'Bytes of answers kept in memory (as the JavaScript heap holds them: two per character beyond Latin-1).',
+  ),
+  CACHE_KEY_MEMO_MAX_BYTES: int(4 * 1048576, 0, 1024 * 1048576).describe(
+    'Bytes of task inputs remembered with their cache keys, so a repeated input is not hashed again (0: off).',
+  ),
+  CACHE_MAX_STALE_SECONDS: int(86400, 0, 30 * 86400).describe(
+    'Upper bound on how old an answer served `X-Cache: STALE` may be when its pool fails (each action declares its own; 0 turns stale answers off).',
+  ),
+  VERSIONS_MAX_SILENCE_MS: int(1000, 100, 600000).describe(
+    'Versions pushed by a pool\u2019s agents are used while one of them was heard from within this time; otherwise tasks ask the agent (`/resolve`). Bounds how late a moved version is seen if the agents stop publishing.',
+  ),
+  VERSIONS_MAX_BYTES: int(32 * 1048576, 0, 4096 * 1048576).describe(
+    'Memory for one pool\u2019s pushed versions; a larger map is not used (tasks ask the agent). 0 turns pushed versions off.',
+  ),
   CACHE_LOCAL_MAX_AGE_MS: int(5000, 0, 3600000).describe(
     'Longest an answer is served from memory without asking Redis; bounds staleness if an invalidation is missed.',
   ),

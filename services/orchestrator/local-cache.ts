@@ -1,3 +1,5 @@
+import { BoundedLru, heapBytes } from './bounded-lru.ts';
+
 interface Entry {
   json: string;
   expiresAt: number;
@@ -5,54 +7,46 @@ interface Entry {
 
 /**
  * The in-process tier in front of Redis: recently served answers, by cache key, for at most
- * `maxAgeMs` and never past their Redis expiry. Bounded by entries and bytes, least recently used
- * first out. Other instances' refreshes reach it through the invalidation channel.
+ * `maxAgeMs` and never past their freshness in Redis. Bounded by the bytes the answers occupy in the
+ * heap and by entries, least recently used first out. Other instances' refreshes reach it through the
+ * invalidation channel.
  */
 export class LocalCache {
-  private readonly entries = new Map<string, Entry>();
-  private bytes = 0;
-  private readonly maxEntries: number;
-  private readonly maxBytes: number;
+  private readonly entries: BoundedLru<Entry>;
   private readonly maxAgeMs: number;
 
   constructor(opts: { maxEntries: number; maxBytes: number; maxAgeMs: number }) {
-    this.maxEntries = opts.maxEntries;
-    this.maxBytes = opts.maxBytes;
     this.maxAgeMs = opts.maxAgeMs;
+    this.entries = new BoundedLru<Entry>({
+      maxBytes: opts.maxBytes,
+      maxEntries: opts.maxEntries,
+      valueBytes: (entry) => heapBytes(entry.json),
+    });
   }
 
   get size(): number {
     return this.entries.size;
   }
 
+  get bytes(): number {
+    return this.entries.bytes;
+  }
+
   get(key: string, now = Date.now()): string | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= now) {
-      this.delete(key);
+      this.entries.delete(key);
       return undefined;
     }
-    // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
     return entry.json;
   }
 
-  set(key: string, json: string, redisExpiresAt: number, now = Date.now()): void {
-    if (this.maxEntries === 0 || json.length > this.maxBytes / 16) return;
-    this.delete(key);
-    this.entries.set(key, { json, expiresAt: Math.min(redisExpiresAt, now + this.maxAgeMs) });
-    this.bytes += json.length;
-    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
-      const oldest = this.entries.keys().next().value as string;
-      this.delete(oldest);
-    }
+  set(key: string, json: string, freshUntil: number, now = Date.now()): void {
+    this.entries.set(key, { json, expiresAt: Math.min(freshUntil, now + this.maxAgeMs) });
   }
 
   delete(key: string): void {
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    this.bytes -= entry.json.length;
     this.entries.delete(key);
   }
 }

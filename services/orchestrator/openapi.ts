@@ -48,7 +48,7 @@ const common = {
   '401': problem('Missing or invalid API key.'),
   '415': problem('The body is not JSON.'),
   '503': problem(
-    'A dependency is unavailable (Redis for sessions and async tasks, an agent pool whose breaker is open).',
+    'A dependency is unavailable (Redis for sessions and async tasks; an agent pool that is unreachable or whose breaker is open, with no stored answer young enough to serve STALE).',
   ),
 };
 
@@ -97,8 +97,14 @@ export function openApiDocument(): Record<string, unknown> {
               headers: {
                 ...responseHeaders,
                 'X-Cache': {
-                  schema: { type: 'string', enum: ['HIT', 'MISS', 'BYPASS'] },
-                  description: 'Where the answer came from.',
+                  schema: { type: 'string', enum: ['HIT', 'MISS', 'STALE', 'BYPASS'] },
+                  description:
+                    'Where the answer came from. HIT: the cache, for the current version of the state it depends on. MISS: the agent, and stored. STALE: the agent pool is unreachable, failing or its breaker open, and this stored answer is younger than the action\u2019s `stale_if_error_seconds` (see `Age`); it may not reflect the latest state. BYPASS: not cached, because `cache` was `bypass`, Redis is unavailable, or the action (or this input, such as an LLM chat that is not at temperature 0) is not cacheable.',
+                },
+                Age: {
+                  required: false,
+                  schema: { type: 'string', pattern: '^[0-9]+$' },
+                  description: 'With `X-Cache: STALE` only: seconds since the answer was stored (RFC 9111).',
                 },
               },
               content: json('TaskResult'),

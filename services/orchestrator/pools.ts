@@ -9,6 +9,7 @@ import type { Logger } from '../kit/logger.ts';
 import { Problem } from '../kit/problem.ts';
 import { subscribeChannel, type Redis } from '../kit/redis.ts';
 import { AgentClient, AgentFailure, AgentInputError } from './agent-client.ts';
+import { checkedDescriptor } from './catalogue.ts';
 import { poolUrl, type OrchestratorConfig } from './config.ts';
 import type { OrchestratorMetrics } from './metrics.ts';
 
@@ -318,7 +319,9 @@ export class AgentPools {
     pool.catalogFetchedAt = Date.now();
     try {
       const actions = await pool.client.actions(correlationId);
-      pool.catalog = new Map(actions.filter((a) => a && typeof a.name === 'string').map((a) => [a.name, a]));
+      pool.catalog = new Map(
+        actions.map(checkedDescriptor).flatMap((a) => (a ? [[a.name, a] as const] : [])),
+      );
     } catch (err) {
       if (!pool.catalog)
         this.log.warn({ pool: pool.name, err: (err as Error).message }, 'action catalogue unavailable');

@@ -67,7 +67,7 @@ const KEY_METRICS: {
   {
     metric: 'Cache miss ratio',
     dashboard: 'overview',
-    panel: 'Cache lookups by result (hit / miss / bypass / error)',
+    panel: 'Cache lookups by result (hit / miss / stale / bypass / uncacheable / error)',
     reads: ['orchestrator_cache_lookups_total'],
     shape: /sum by \(result\)/,
   },

@@ -55,9 +55,19 @@ test('the catalogue: eight actions; every ref-taking one resolves, and repos is 
     'tree',
   ]);
   for (const name of ['blame', 'diff', 'grep', 'log', 'read', 'show', 'tree']) {
-    expect(byName[name]).toMatchObject({ cacheable: true, resolve: true });
+    expect(byName[name]).toMatchObject({ cacheable: true, resolve: true, stale_if_error_seconds: 86400 });
     expect(byName[name]!.ttl_seconds).toBeGreaterThanOrEqual(3600);
   }
+  // How orchestrators derive the version without asking: the repository, then the ref's commit.
+  expect((byName.read as Record<string, unknown>).version_from).toEqual([
+    { source: 'repo', args: [{ input: 'repo' }] },
+    {
+      source: 'ref',
+      args: [{ input: 'repo' }, { input: 'ref', default: 'HEAD' }],
+      object_id_is_immutable: true,
+      field: 'input.ref',
+    },
+  ]);
   expect(byName.repos!.ttl_seconds).toBeLessThanOrEqual(60);
 });
 
@@ -383,38 +393,47 @@ describe('resolve: cached answers follow the branch', () => {
   test('a new commit on a branch changes the resolved SHA, and the answer with it', async () => {
     const before = await resolve('read', { repo: 'project', ref: 'main', path: 'README.md' });
     expect(before.status).toBe(200);
-    expect(before.body.version).toBe(fx.commits.c4);
+    // The version names the repository (a working tree) and the commit the ref names.
+    expect(before.body.version).toBe(`work ${fx.commits.c4}`);
     const sha = fx.commit(BOB, 'Update the readme', { 'README.md': '# Project\n\nhello again\n' });
     const after = await resolve('read', { repo: 'project', ref: 'main', path: 'README.md' });
-    expect(after.body.version).toBe(sha);
-    expect(after.body.version).toBe(fx.rev('main'));
+    expect(after.body.version).toBe(`work ${sha}`);
+    expect(after.body.version).toBe(`work ${fx.rev('main')}`);
     expect((await output('read', { repo: 'project', ref: 'main', path: 'README.md' })).content).toBe(
       '# Project\n\nhello again\n',
     );
     // A SHA (or a tag-like fixed ref) resolves to itself however main moves.
-    expect((await resolve('show', { repo: 'project', ref: fx.commits.c2 })).body.version).toBe(fx.commits.c2);
+    expect((await resolve('show', { repo: 'project', ref: fx.commits.c2 })).body.version).toBe(
+      `work ${fx.commits.c2}`,
+    );
+    expect((await resolve('show', { repo: 'mirror.git', ref: fx.commits.c2 })).body.version).toBe(
+      `bare ${fx.commits.c2}`,
+    );
   });
 
   test('log and diff versions name every moving input; a cursor stays on its commit', async () => {
     const first = await output('log', { repo: 'project', ref: 'main', limit: 1 });
     const head = fx.rev('main');
-    expect((await resolve('log', { repo: 'project', ref: 'main', limit: 1 })).body.version).toBe(`${head}.0`);
+    expect((await resolve('log', { repo: 'project', ref: 'main', limit: 1 })).body.version).toBe(
+      `work ${head}`,
+    );
     fx.commit(CAROL, 'Another', { 'notes.txt': 'n\n' });
     const moved = await resolve('log', { repo: 'project', ref: 'main', limit: 1 });
-    expect(moved.body.version).toBe(`${fx.rev('main')}.0`);
+    expect(moved.body.version).toBe(`work ${fx.rev('main')}`);
+    // A cursor names its commit (and is part of the input): nothing else moves its page.
     const byCursor = await resolve('log', { repo: 'project', cursor: first.next_cursor, limit: 1 });
-    expect(byCursor.body.version).toBe(`${head}.1`);
+    expect(byCursor.body.version).toBe('work -');
     const next = await output('log', { repo: 'project', cursor: first.next_cursor, limit: 1 });
     expect(next.commits[0].sha).toBe(fx.commits.c4);
     const diff = await resolve('diff', { repo: 'project', from: 'feature', to: 'main' });
-    expect(diff.body.version).toBe(`${fx.commits.f1}..${fx.rev('main')}`);
+    expect(diff.body.version).toBe(`work ${fx.commits.f1} ${fx.rev('main')}`);
   });
 
   test('moving a branch to another commit (reset) moves the version back', async () => {
     const input = { repo: 'project', ref: 'feature', path: 'README.md' };
-    expect((await resolve('blame', input)).body.version).toBe(fx.commits.f1);
+    expect((await resolve('blame', input)).body.version).toBe(`work ${fx.commits.f1}`);
     fx.git(['branch', '-f', 'feature', fx.commits.c1]);
-    expect((await resolve('blame', input)).body.version).toBe(fx.commits.c1);
+    expect((await resolve('blame', input)).body.version).toBe(`work ${fx.commits.c1}`);
     expect((await output('blame', input)).ranges[0].lines).toEqual(['# Project', '', 'hello world']);
   });
 

@@ -158,8 +158,13 @@ const cases: Case[] = [
   ['input: an array', 'show', () => [repo, ref], 400, null],
 ];
 
-/** `/resolve` checks the input and the refs only; what a path or pattern names is found out by the run. */
+/**
+ * `/resolve` checks the input and the refs only; what a path or pattern names is found out by the run,
+ * and so is a cursor's commit (a cursor pins its commit: its version is the repository's alone).
+ */
 const RUN_ONLY = new Set([
+  'cursor: unknown commit',
+  'cursor and skip together',
   'path: ..%2f encoded',
   'path: pathspec magic is literal',
   'path: top-level magic is literal',

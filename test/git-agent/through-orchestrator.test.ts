@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pushedVersionsCurrent } from '../support/orchestrator.ts';
 import { startThroughOrchestrator, type ThroughOrchestrator } from '../support/through-orchestrator.ts';
 import { BOB, buildRepos, type Fixture } from './fixture.ts';
 
@@ -9,6 +10,7 @@ let o: ThroughOrchestrator;
 beforeAll(async () => {
   fx = buildRepos();
   o = await startThroughOrchestrator('git', { GIT_REPOS_ROOT: fx.root });
+  expect(await pushedVersionsCurrent(o.orchestrator.url, 'git')).toBe(true);
 });
 afterAll(async () => {
   await o?.stop();
@@ -31,7 +33,8 @@ test('log through the orchestrator: the real commits, MISS then HIT, the correla
   expect(second.headers['x-cache']).toBe('HIT');
   expect(second.body.output).toEqual(first.body.output);
 
-  // The agent's access log names the correlation id: resolve then run on the MISS, resolve only on the HIT.
+  // The agent's access log names the correlation id: the MISS ran the action, keyed by the commit the
+  // agent published for main (no resolve call); the HIT did not call the agent at all.
   const urls = async (id: string) => {
     await o.loggedByBoth(id);
     // The last lines may still be in the agent's log batch (written at least every 200 ms).
@@ -40,20 +43,29 @@ test('log through the orchestrator: the real commits, MISS then HIT, the correla
       .filter((l) => l.correlation_id === id && String(l.url).startsWith('/v1/actions/log'))
       .map((l) => l.url);
   };
-  expect(await urls('corr-git-log-1')).toEqual(['/v1/actions/log/resolve', '/v1/actions/log']);
-  expect(await urls('corr-git-log-2')).toEqual(['/v1/actions/log/resolve']);
+  expect(await urls('corr-git-log-1')).toEqual(['/v1/actions/log']);
+  expect(await urls('corr-git-log-2')).toEqual([]);
 });
 
-test('a new commit on the branch is a new cache key: never a stale answer', async () => {
+test('a new commit on the branch is a new cache key: the new answer within a second, never the old one after it', async () => {
   const input = { repo: 'project', ref: 'main', path: 'README.md' };
   const before = await o.task({ action: 'read', input }, 'corr-git-read-1');
   expect(before.headers['x-cache']).toBe('MISS');
   expect((await o.task({ action: 'read', input }, 'corr-git-read-2')).headers['x-cache']).toBe('HIT');
   const sha = fx.commit(BOB, 'New readme', { 'README.md': 'moved on\n' });
-  const after = await o.task({ action: 'read', input }, 'corr-git-read-3');
+  const moved = Date.now();
+  let after = await o.task({ action: 'read', input }, 'corr-git-read-3');
+  while (after.body.output?.commit !== sha && Date.now() - moved < 3000) {
+    expect(after.body.output.commit).toBe(before.body.output.commit); // the old commit, or the new one
+    after = await o.task({ action: 'read', input }, 'corr-git-read-3');
+  }
+  expect(Date.now() - moved).toBeLessThan(1000);
   expect(after.status).toBe(200);
   expect(after.headers['x-cache']).toBe('MISS');
   expect(after.body.output).toMatchObject({ commit: sha, content: 'moved on\n' });
+  for (let i = 0; i < 10; i += 1) {
+    expect((await o.task({ action: 'read', input }, `corr-git-read-${4 + i}`)).body.output.commit).toBe(sha);
+  }
 });
 
 test('hostile input is the agent\u2019s 4xx with the field named, passed through unchanged', async () => {

@@ -1,3 +1,4 @@
+import { matchesCondition, type CacheCondition } from '../../services/kit/versions.ts';
 import { startLlmSimulator, type LlmSimulator } from '../../load/llm-simulator/simulator.ts';
 import { chat, hello, post, startRouter, type RouterInstance } from './helpers.ts';
 
@@ -139,46 +140,36 @@ test('the allowlisted fields pass, and `cache` is not sent to the provider', asy
   expect(res.body.output.usage).toEqual({ prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 });
 });
 
-describe('cache key version (resolve)', () => {
-  const resolve = async (input: Record<string, unknown>) => {
-    const res = await post(r.url, '/v1/actions/chat/resolve', { input });
-    expect(res.status).toBe(200);
-    return res.body.version as string;
+describe('cacheability (the rule the catalogue declares)', () => {
+  const declared = async () => {
+    const res = await fetch(`${r.url}/v1/actions`);
+    const { actions } = (await res.json()) as { actions: Array<Record<string, unknown>> };
+    return actions;
+  };
+  const cacheable = async (input: Record<string, unknown>) => {
+    const chat = (await declared()).find((a) => a.name === 'chat')!;
+    return matchesCondition(chat.cacheable_when as CacheCondition, input);
   };
 
-  test('temperature 0 resolves to one stable version', async () => {
-    const v1 = await resolve(hello('same', { temperature: 0 }));
-    const v2 = await resolve(hello('same', { temperature: 0 }));
-    const v3 = await resolve(hello('other', { temperature: 0, max_tokens: 5 }));
-    expect(v1).toBe(v2);
-    expect(v3).toBe(v1);
-  });
-
-  test('a sampled request resolves to a new version each time', async () => {
-    const versions = new Set(
-      await Promise.all([1, 2, 3, 4].map(() => resolve(hello('same', { temperature: 0.7 })))),
-    );
-    expect(versions.size).toBe(4);
-    const defaultTemperature = new Set([await resolve(hello('x')), await resolve(hello('x'))]);
-    expect(defaultTemperature.size).toBe(2);
+  test('temperature 0 is cacheable; a sampled or default-temperature chat is not', async () => {
+    expect(await cacheable(hello('same', { temperature: 0 }))).toBe(true);
+    expect(await cacheable(hello('same', { temperature: 0.7 }))).toBe(false);
+    expect(await cacheable(hello('x'))).toBe(false);
   });
 
   test('`cache` overrides the temperature rule both ways', async () => {
-    expect(await resolve(hello('a', { temperature: 0.9, cache: true }))).toBe(
-      await resolve(hello('b', { temperature: 0 })),
-    );
-    const forbidden = new Set([
-      await resolve(hello('a', { temperature: 0, cache: false })),
-      await resolve(hello('a', { temperature: 0, cache: false })),
-    ]);
-    expect(forbidden.size).toBe(2);
+    expect(await cacheable(hello('a', { temperature: 0.9, cache: true }))).toBe(true);
+    expect(await cacheable(hello('a', { temperature: 0, cache: false }))).toBe(false);
   });
 
-  test('the catalogue declares chat cacheable with a resolve step', async () => {
-    const res = await fetch(`${r.url}/v1/actions`);
-    const { actions } = (await res.json()) as { actions: Array<Record<string, unknown>> };
-    expect(actions.find((a) => a.name === 'chat')).toMatchObject({ cacheable: true, resolve: true });
+  test('the catalogue declares chat cacheable by that rule, with no resolve step to call', async () => {
+    const actions = await declared();
+    const chat = actions.find((a) => a.name === 'chat')!;
+    expect(chat).toMatchObject({ cacheable: true, ttl_seconds: 3600, stale_if_error_seconds: 3600 });
+    expect(chat.resolve).toBeUndefined();
     expect(actions.map((a) => a.name).sort()).toEqual(['chat', 'models']);
+    const resolve = await post(r.url, '/v1/actions/chat/resolve', { input: hello('x', { temperature: 0 }) });
+    expect(resolve.status).toBe(404);
   });
 });
 

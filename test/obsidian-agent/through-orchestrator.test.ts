@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { pushedVersionsCurrent } from '../support/orchestrator.ts';
 import { startThroughOrchestrator, type ThroughOrchestrator } from '../support/through-orchestrator.ts';
 import { buildVault, type Vault } from './vault-fixture.ts';
 
@@ -8,13 +9,14 @@ let o: ThroughOrchestrator;
 beforeAll(async () => {
   vault = buildVault();
   o = await startThroughOrchestrator('obsidian', { OBSIDIAN_VAULT_PATH: vault.vault });
+  expect(await pushedVersionsCurrent(o.orchestrator.url, 'obsidian')).toBe(true);
 });
 afterAll(async () => {
   await o?.stop();
   vault?.cleanup();
 });
 
-test('read is cached (MISS, HIT) and a write through the orchestrator makes the next read a MISS with the new note', async () => {
+test('read is cached (MISS, HIT) and a write through the orchestrator makes the very next read a MISS with the new note', async () => {
   const read = { action: 'read', input: { path: 'Projects/Alpha.md' } };
   const first = await o.task(read, 'obsidian-read-1');
   expect(first.status).toBe(200);
@@ -72,9 +74,9 @@ test('read is cached (MISS, HIT) and a write through the orchestrator makes the 
   for (const id of ['obsidian-read-1', 'obsidian-write-1', 'obsidian-read-3', 'obsidian-search-1']) {
     expect([id, await o.loggedByBoth(id)]).toEqual([id, true]);
   }
-  // The HIT asked the agent only for the note's version (resolve), not for the note.
+  // The HIT did not ask the agent anything: the note's version was pushed by the agent.
   const hitUrls = o.agent.logs.filter((l) => l.correlation_id === 'obsidian-read-2').map((l) => l.url);
-  expect(hitUrls).toEqual(['/v1/actions/read/resolve']);
+  expect(hitUrls).toEqual([]);
   expect(vault.outsideState()).toBe(vault.initialOutside);
 });
 

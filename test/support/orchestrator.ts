@@ -31,3 +31,20 @@ export async function startOrchestrator(
 export function task(url: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
   return request(url).post('/v1/tasks').set(auth).set(headers).send(body);
 }
+
+/**
+ * Waits (bounded) until the orchestrator at `url` holds current pushed versions of `pool`, as its
+ * `orchestrator_pushed_versions_current` gauge reports; resolves whether it did.
+ */
+export async function pushedVersionsCurrent(url: string, pool: string, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const pattern = new RegExp(`^orchestrator_pushed_versions_current\\{pool="${pool}"\\} 1$`, 'm');
+  while (Date.now() < deadline) {
+    const text = await fetch(`${url}/metrics`)
+      .then((r) => r.text())
+      .catch(() => '');
+    if (pattern.test(text)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
