@@ -5,7 +5,7 @@ import { createAgentService } from '../kit/agent-service.ts';
 import { GIT_AGENT_METRICS } from '../../platform/metrics.ts';
 import { POOLS } from '../../platform/pools.ts';
 import { registerMetrics } from '../kit/metrics.ts';
-import { gitActions } from './actions.ts';
+import { gitActions } from './actions/index.ts';
 import type { GitAgentConfig } from './config.ts';
 import { createGitRunner } from './git.ts';
 import { publishRefs } from './ref-publisher.ts';

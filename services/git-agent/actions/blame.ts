@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { defineAction } from '../../kit/agent-service.ts';
+import { GitError } from '../git.ts';
+import { filePath, ref, repoName } from '../inputs.ts';
+import { parseBlame } from '../parse.ts';
+import { REPO, revision } from '../sources.ts';
+import { IMMUTABLE_TTL, fieldError, gitFailure, records, type GitTools } from './tools.ts';
+
+const MAX_BLAME_LINES = 20000;
+
+export const blameAction = ({ at, blobAt, git, staleSeconds }: GitTools) =>
+  defineAction({
+    name: 'blame',
+    description:
+      'Who last changed each line of a file at a ref: ranges of consecutive lines with their commit, author and summary.',
+    input: z
+      .strictObject({
+        repo: repoName,
+        ref: ref.default('HEAD'),
+        path: filePath,
+        start_line: z.number().int().min(1).max(10000000).optional(),
+        end_line: z.number().int().min(1).max(10000000).optional(),
+      })
+      .refine((i) => !i.start_line || !i.end_line || i.start_line <= i.end_line, {
+        message: 'must not be below start_line',
+        path: ['end_line'],
+      }),
+    cacheable: true,
+    ttl_seconds: IMMUTABLE_TTL,
+    version_from: [REPO, revision('ref', 'HEAD')],
+    stale_if_error_seconds: staleSeconds,
+    run: async (input, ctx) => {
+      const { repo, sha } = await at(input, ctx.signal);
+      const entry = await blobAt(repo, sha, input.path, ctx.signal);
+      const answer = { repo: repo.name, ref: input.ref, commit: sha, path: input.path };
+      if (entry.size === 0) return { ...answer, ranges: [], truncated: false };
+      const start = input.start_line ?? 1;
+      const end = input.end_line ?? start + MAX_BLAME_LINES - 1;
+      if (end - start + 1 > MAX_BLAME_LINES) {
+        throw fieldError('input.end_line', `at most ${MAX_BLAME_LINES} lines at once`);
+      }
+      const out = await git
+        .run({
+          gitDir: repo.gitDir,
+          signal: ctx.signal,
+          args: ['blame', '--porcelain', '--no-textconv', '-L', `${start},${end}`, sha, '--', input.path],
+        })
+        .catch((err: unknown) => {
+          const lines = err instanceof GitError && /has only (\d+) lines?/.exec(err.stderr);
+          if (lines) throw fieldError('input.start_line', `the file has only ${lines[1]} lines`);
+          return gitFailure(err);
+        });
+      const ranges = parseBlame(records(out, '\n'));
+      // A range cut by the output cap may lack its last lines; the flag says so.
+      return { ...answer, ranges, truncated: out.truncated };
+    },
+  });
