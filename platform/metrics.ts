@@ -207,7 +207,7 @@ export const AGENT_METRICS = {
 export const GIT_AGENT_METRICS = {
   commands: counter(
     'agent_git_commands_total',
-    'git commands run, by subcommand and outcome (ok, failed, timeout, truncated, aborted, busy).',
+    'git commands run, by subcommand and outcome (ok, failed, timeout, memory, truncated, aborted, busy).',
     ['command', 'outcome'],
   ),
   commandDuration: histogram('agent_git_command_duration_seconds', 'git command latency, by subcommand.', [
@@ -223,6 +223,10 @@ export const GIT_AGENT_METRICS = {
     'git processes running now (bounded by GIT_MAX_CONCURRENT).',
   ),
   repos: gauge('agent_git_repos', 'Repositories found under GIT_REPOS_ROOT at the last health check.'),
+  maxMemoryBytes: gauge(
+    'agent_git_max_memory_bytes',
+    'Address-space bound of each git process (GIT_MAX_MEMORY_BYTES; 0 is unbounded).',
+  ),
 } as const;
 
 export const LLM_ROUTER_METRICS = {

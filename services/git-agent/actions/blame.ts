@@ -43,7 +43,18 @@ export const blameAction = ({ at, blobAt, git, staleSeconds }: GitTools) =>
         .run({
           gitDir: repo.gitDir,
           signal: ctx.signal,
-          args: ['blame', '--porcelain', '--no-textconv', '-L', `${start},${end}`, sha, '--', input.path],
+          // --no-ignore-revs-file: blame.ignoreRevsFile may name any file, whose lines git would echo.
+          args: [
+            'blame',
+            '--porcelain',
+            '--no-textconv',
+            '--no-ignore-revs-file',
+            '-L',
+            `${start},${end}`,
+            sha,
+            '--',
+            input.path,
+          ],
         })
         .catch((err: unknown) => {
           const lines = err instanceof GitError && /has only (\d+) lines?/.exec(err.stderr);
