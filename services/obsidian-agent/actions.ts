@@ -6,6 +6,7 @@ import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineAction } from '../kit/agent-service.ts';
 import { Problem, conflict, notFound } from '../kit/problem.ts';
+import { withCallerErrors } from './fs-errors.ts';
 import type { ObsidianMetrics } from './metrics.ts';
 import { type KeyedLock, noteTooLarge, readNoteFile, writeNoteAtomic } from './note-files.ts';
 import { composeNote, contentVersion, parseNote } from './notes.ts';
@@ -100,7 +101,7 @@ export function obsidianActions(ctx: VaultContext) {
   const cacheable = ttl > 0;
   const noteBody = z.string().max(ctx.maxNoteBytes);
 
-  return [
+  const actions = [
     defineAction({
       name: 'read',
       description:
@@ -292,4 +293,5 @@ export function obsidianActions(ctx: VaultContext) {
       },
     }),
   ];
+  return actions.map(withCallerErrors);
 }

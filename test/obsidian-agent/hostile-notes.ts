@@ -22,7 +22,7 @@ export function hostileNotes(bytes = NOTE_LIMIT): Record<string, string> {
   /** Frontmatter of `size` bytes, then a body of spaces after a heading that fills the note. */
   const withFrontmatter = (yaml: string) => fill(' ', bytes, `---\n${yaml}\n---\n# a`, 'b');
   // Just under the size up to which the agent reads frontmatter (8 KiB).
-  const FM = 8000;
+  const FM = Math.min(8000, Math.floor(bytes / 2));
   return {
     'heading followed by spaces': fill(' ', bytes, '# a', 'b'),
     'heading with trailing hashes': fill(' \t#', bytes, '# a', 'x'),

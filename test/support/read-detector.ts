@@ -5,6 +5,7 @@ const DAY_S = 86400;
 /**
  * Tells whether files were read since `arm()`: their access and modification times are set three
  * days back, so the next read moves the access time even under `relatime` (the Linux default).
+ * Compare what changed by size and modification time after arming, without reading the files.
  * `check()` proves on a control file that this file system records reads at all.
  */
 export function readDetector(files: string[]) {
