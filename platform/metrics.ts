@@ -283,6 +283,18 @@ export const OBSIDIAN_AGENT_METRICS = {
     'agent_obsidian_notes_indexed_total',
     'Notes read and parsed into the search index (a full build counts every note).',
   ),
+  indexBytes: gauge(
+    'agent_obsidian_index_bytes',
+    'Estimated heap bytes of the search index and link graph (bounded by OBSIDIAN_INDEX_MAX_BYTES).',
+  ),
+  indexMaxBytes: gauge(
+    'agent_obsidian_index_max_bytes',
+    'The byte budget of the search index (OBSIDIAN_INDEX_MAX_BYTES).',
+  ),
+  notesWithoutBody: gauge(
+    'agent_obsidian_index_notes_without_body',
+    'Notes indexed without their body because the index budget was full: found by title, aliases, tags and headings only.',
+  ),
   scanDuration: histogram(
     'agent_obsidian_vault_scan_duration_seconds',
     'Time to list and stat every note of the vault.',

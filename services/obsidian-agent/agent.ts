@@ -82,9 +82,13 @@ function vaultParts(config: ObsidianConfig, vaultRoot: string, metrics: Obsidian
   const index = new NoteIndex({
     root: paths.root,
     maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
+    indexNoteBytes: config.OBSIDIAN_INDEX_NOTE_BYTES,
+    maxIndexBytes: config.OBSIDIAN_INDEX_MAX_BYTES,
     onSync: (kind, changed) => {
       metrics.indexRebuilds.inc({ kind });
       metrics.notesIndexed.inc(changed);
+      metrics.indexBytes.set(index.bytes);
+      metrics.notesWithoutBody.set(index.notesWithoutBody);
     },
   });
   const fresh = async () => {
@@ -97,12 +101,18 @@ function vaultParts(config: ObsidianConfig, vaultRoot: string, metrics: Obsidian
     await index.sync(snapshot);
     return snapshot;
   };
+  metrics.indexMaxBytes.set(index.maxBytes);
   const healthDetail = () => {
     const latest = scanner.latest;
+    const withoutBody = index.notesWithoutBody;
     return {
       vault_readable: latest !== undefined && scanner.lastError === undefined,
       notes: latest?.notes.size ?? 0,
       truncated: latest?.truncated ?? false,
+      index_bytes: index.bytes,
+      index_max_bytes: index.maxBytes,
+      index_full: withoutBody > 0,
+      notes_without_body: withoutBody,
       index_age_seconds:
         index.syncedAt === undefined ? null : Math.round((Date.now() - index.syncedAt) / 100) / 10,
       ...(scanner.lastError ? { error: scanner.lastError } : {}),

@@ -10,6 +10,12 @@ export const obsidianConfigSchema = agentConfigSchema.extend({
   OBSIDIAN_MAX_NOTE_BYTES: int(524288, 1024, 16 * 1048576).describe(
     'Largest note the agent reads, indexes or writes; a larger write is 413.',
   ),
+  OBSIDIAN_INDEX_MAX_BYTES: int(256 * 1048576, 1048576, 64 * 1073741824).describe(
+    'Heap bytes the search index may take (estimated as it grows); notes beyond it are searchable by title, aliases, tags and headings only. Keep it well under the heap (by default a quarter of the memory limit).',
+  ),
+  OBSIDIAN_INDEX_NOTE_BYTES: int(65536, 1024, 16 * 1048576).describe(
+    'Bytes of each note body that are full-text indexed; the rest of a longer note is read and served, but not searchable.',
+  ),
   OBSIDIAN_MAX_NOTES: int(20000, 1, 1000000).describe(
     'Notes scanned and indexed at most; beyond it the vault is reported truncated in health.',
   ),
