@@ -146,6 +146,11 @@ export class NoteIndex {
     return this.notes.size;
   }
 
+  /** Whether the index has matched a whole scan of the vault at least once (the first build is over). */
+  get complete(): boolean {
+    return this.signature !== undefined;
+  }
+
   /** Brings the index to `snapshot`; concurrent callers for the same snapshot share one sync. */
   sync(snapshot: VaultSnapshot): Promise<void> {
     if (snapshot.signature === this.signature) {
@@ -185,6 +190,9 @@ export class NoteIndex {
         // One note at a time: requests are answered between notes, however many there are.
         await yieldToRequests();
       }
+      // Backlinks may be asked for while a first build is still under way: they see each batch.
+      this.byName = undefined;
+      this.linkedFrom = undefined;
     }
     this.byName = undefined;
     this.linkedFrom = undefined;
