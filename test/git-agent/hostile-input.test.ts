@@ -2,10 +2,9 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { createGitAgent, type GitAgent } from '../../services/git-agent/app.ts';
-import { loadGitAgentConfig } from '../../services/git-agent/config.ts';
+import type { GitAgent } from '../../services/git-agent/app.ts';
 import { readDetector } from '../support/read-detector.ts';
-import { ALICE, buildRepos, commit, git, type Fixture } from './fixture.ts';
+import { ALICE, buildRepos, commit, git, gitAgentFor, type Fixture } from './fixture.ts';
 
 let fx: Fixture;
 let outsideSha: string;
@@ -21,15 +20,6 @@ const injected = () => [
   path.join(os.tmpdir(), `phoenix-git-injected-${process.pid}`),
 ];
 
-const configFor = (root: string, extra: Record<string, string> = {}) =>
-  loadGitAgentConfig({
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    SHUTDOWN_DRAIN_DELAY_MS: '0',
-    GIT_REPOS_ROOT: root,
-    ...extra,
-  });
-
 beforeAll(() => {
   fx = buildRepos();
   // A repository outside the root holding the canary, reachable only through a symlinked folder.
@@ -41,8 +31,8 @@ beforeAll(() => {
   process.env.GIT_ALTERNATE_OBJECT_DIRECTORIES = path.join(outside, '.git', 'objects');
   symlinkSync(outside, path.join(fx.root, 'escape'));
   writeFileSync(path.join(fx.root, 'plain-file'), 'not a folder\n');
-  agent = createGitAgent(configFor(fx.root));
-  slowAgent = createGitAgent(configFor(fx.root, { GIT_TIMEOUT_MS: '500' }));
+  agent = gitAgentFor(fx.root);
+  slowAgent = gitAgentFor(fx.root, { GIT_TIMEOUT_MS: '500' });
   // The canary outside the repositories, and the outside repository's files: none may be read.
   const objects = readdirSync(path.join(outside, '.git', 'objects'), { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())

@@ -1,8 +1,7 @@
 import request from 'supertest';
-import { createGitAgent, type GitAgent } from '../../services/git-agent/app.ts';
-import { loadGitAgentConfig } from '../../services/git-agent/config.ts';
+import type { GitAgent } from '../../services/git-agent/app.ts';
 import { readDetector } from '../support/read-detector.ts';
-import { buildRepos, type Fixture } from './fixture.ts';
+import { buildRepos, gitAgentFor, type Fixture } from './fixture.ts';
 import { buildHostileRepo } from './hostile-repo.ts';
 
 let fx: Fixture;
@@ -16,14 +15,7 @@ beforeAll(() => {
   detector = readDetector(hostile.outsideFiles);
   detector.check(fx.canary);
   detector.arm();
-  agent = createGitAgent(
-    loadGitAgentConfig({
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      SHUTDOWN_DRAIN_DELAY_MS: '0',
-      GIT_REPOS_ROOT: fx.root,
-    }),
-  );
+  agent = gitAgentFor(fx.root);
 });
 afterAll(async () => {
   await agent.stop();

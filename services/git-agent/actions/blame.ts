@@ -8,7 +8,7 @@ import { IMMUTABLE_TTL, fieldError, gitFailure, records, type GitTools } from '.
 
 const MAX_BLAME_LINES = 20000;
 
-export const blameAction = ({ at, blobAt, git, staleSeconds }: GitTools) =>
+export const blameAction = ({ fileAt, git, staleSeconds }: GitTools) =>
   defineAction({
     name: 'blame',
     description:
@@ -30,8 +30,7 @@ export const blameAction = ({ at, blobAt, git, staleSeconds }: GitTools) =>
     version_from: [REPO, revision('ref', 'HEAD')],
     stale_if_error_seconds: staleSeconds,
     run: async (input, ctx) => {
-      const { repo, sha } = await at(input, ctx.signal);
-      const entry = await blobAt(repo, sha, input.path, ctx.signal);
+      const { repo, sha, entry } = await fileAt(input, ctx.signal);
       const answer = { repo: repo.name, ref: input.ref, commit: sha, path: input.path };
       if (entry.size === 0) return { ...answer, ranges: [], truncated: false };
       const start = input.start_line ?? 1;

@@ -4,7 +4,7 @@ import { filePath, ref, repoName } from '../inputs.ts';
 import { REPO, revision } from '../sources.ts';
 import { IMMUTABLE_TTL, text, type GitActionDeps, type GitTools } from './tools.ts';
 
-export const readAction = ({ at, blobAt, run, staleSeconds }: GitTools, { config }: GitActionDeps) =>
+export const readAction = ({ fileAt, run, staleSeconds }: GitTools, { config }: GitActionDeps) =>
   defineAction({
     name: 'read',
     description:
@@ -26,8 +26,7 @@ export const readAction = ({ at, blobAt, run, staleSeconds }: GitTools, { config
     version_from: [REPO, revision('ref', 'HEAD')],
     stale_if_error_seconds: staleSeconds,
     run: async (input, ctx) => {
-      const { repo, sha } = await at(input, ctx.signal);
-      const entry = await blobAt(repo, sha, input.path, ctx.signal);
+      const { repo, sha, entry } = await fileAt(input, ctx.signal);
       const maxBytes = input.max_bytes ?? config.GIT_MAX_FILE_BYTES;
       const out = await run(repo, ['cat-file', 'blob', entry.object], ctx.signal, { maxBytes });
       // git's own test: a NUL in the first 8000 bytes means binary.

@@ -72,10 +72,16 @@ export function gitTools({ config, repos, git }: GitActionDeps) {
     return entry;
   };
 
+  /** The repository, the commit `input.ref` names and the file at `input.path` in it. */
+  const fileAt = async (input: { repo: string; ref: string; path: string }, signal: AbortSignal) => {
+    const { repo, sha } = await at(input, signal);
+    return { repo, sha, entry: await blobAt(repo, sha, input.path, signal) };
+  };
+
   /** How old a cached answer may be served STALE while the pool fails (GIT_STALE_IF_ERROR_SECONDS). */
   const staleSeconds = config.GIT_STALE_IF_ERROR_SECONDS;
 
-  return { repos, git, run, commitOf, at, entryAt, blobAt, staleSeconds };
+  return { repos, git, run, commitOf, at, entryAt, fileAt, staleSeconds };
 }
 
 export type GitTools = ReturnType<typeof gitTools>;
