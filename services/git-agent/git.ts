@@ -28,10 +28,11 @@ export interface GitCall {
 }
 
 /**
- * How git reports that its address-space bound refused it memory: xmalloc's "Out of memory", a
- * regex compiler's "Memory exhausted" (REG_ESPACE), a failed mmap of a pack; or a crash on one.
+ * How git reports that its address-space bound refused it memory: xmalloc's and mmap's "fatal: Out of
+ * memory...", a regex compiler's "...: Memory exhausted" (REG_ESPACE, after the echoed pattern, so it
+ * is matched only at the end of the line); or a crash on one.
  */
-const OUT_OF_MEMORY = /out of memory|memory exhausted|cannot allocate memory|mmap failed/i;
+const OUT_OF_MEMORY = /^fatal: Out of memory|: Memory exhausted$/m;
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGABRT']);
 
 /** The repository's own folder: the parent of `.git`, or a bare repository's git directory. */

@@ -187,6 +187,13 @@ const cases: Case[] = [
   ],
   ['ref: ~n past the history', 'show', () => ({ repo, ref: 'main~99999' }), 404, 'input.ref'],
   ['ref: an abbreviated SHA of nothing', 'show', () => ({ repo, ref: 'abcdef0' }), 404, 'input.ref'],
+  [
+    'pattern: invalid, and naming memory',
+    'grep',
+    () => ({ repo, ref, pattern: '(Out of memory: Memory exhausted', regex: true }),
+    400,
+    'input.pattern',
+  ],
   ['path: 4096 bytes', 'read', () => ({ repo, ref, path: 'a/'.repeat(2047) + 'bb' }), 404, 'input.path'],
 ];
 
@@ -202,6 +209,7 @@ const RUN_ONLY = new Set([
   'path: top-level magic is literal',
   'pattern: invalid regex',
   'path: 4096 bytes',
+  'pattern: invalid, and naming memory',
 ]);
 
 test.each(cases)('%s (%s)', async (label, action, input, status, field) => {
