@@ -28,16 +28,21 @@ export function callerProblem(err: unknown, field = 'input.path'): Problem | und
   return message ? badRequest(`${field} ${message}`, [{ field, message }]) : undefined;
 }
 
-const rethrow = (err: unknown): never => {
-  throw callerProblem(err) ?? err;
-};
+const rethrow =
+  (field?: string) =>
+  (err: unknown): never => {
+    throw callerProblem(err, field) ?? err;
+  };
+
+/** `work`, with a file system error its caller's path (in `field`) causes answered as that caller's 4xx. */
+export const callerErrors = <T>(work: Promise<T>, field?: string): Promise<T> => work.catch(rethrow(field));
 
 /** `action` with every file system error its caller's path causes answered as that caller's 4xx. */
 export function withCallerErrors(action: AgentAction): AgentAction {
   const { run, resolve } = action;
   return {
     ...action,
-    run: (input, ctx) => run(input, ctx).catch(rethrow),
-    ...(resolve ? { resolve: (input, ctx) => resolve(input, ctx).catch(rethrow) } : {}),
+    run: (input, ctx) => callerErrors(run(input, ctx)),
+    ...(resolve ? { resolve: (input, ctx) => callerErrors(resolve(input, ctx)) } : {}),
   };
 }

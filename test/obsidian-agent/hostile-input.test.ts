@@ -296,6 +296,9 @@ test('resolve refuses the same paths, and nothing leaked or changed', async () =
     ['read', { path: 'escape.md' }],
     ['read', { path: '../outside/canary.md' }],
     ['list', { path: 'linkdir' }],
+    // The version of a path is looked up live too: its file system errors are the caller's there as well.
+    ['read', { path: 'loop.md' }],
+    ['list', { path: 'folder-loop' }],
   ] as const) {
     const res = await request(agent.url).post(`/v1/actions/${action}/resolve`).send({ input });
     expect(res.status).toBe(400);
