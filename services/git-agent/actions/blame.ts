@@ -3,12 +3,11 @@ import { defineAction } from '../../kit/agent-service.ts';
 import { GitError } from '../git.ts';
 import { filePath, ref, repoName } from '../inputs.ts';
 import { parseBlame } from '../parse.ts';
-import { REPO, revision } from '../sources.ts';
-import { IMMUTABLE_TTL, fieldError, gitFailure, records, type GitTools } from './tools.ts';
+import { fieldError, gitFailure, records, type GitTools } from './tools.ts';
 
 const MAX_BLAME_LINES = 20000;
 
-export const blameAction = ({ fileAt, git, staleSeconds }: GitTools) =>
+export const blameAction = ({ fileAt, git, keyedByRef }: GitTools) =>
   defineAction({
     name: 'blame',
     description:
@@ -25,10 +24,7 @@ export const blameAction = ({ fileAt, git, staleSeconds }: GitTools) =>
         message: 'must not be below start_line',
         path: ['end_line'],
       }),
-    cacheable: true,
-    ttl_seconds: IMMUTABLE_TTL,
-    version_from: [REPO, revision('ref', 'HEAD')],
-    stale_if_error_seconds: staleSeconds,
+    ...keyedByRef,
     run: async (input, ctx) => {
       const { repo, sha, entry } = await fileAt(input, ctx.signal);
       const answer = { repo: repo.name, ref: input.ref, commit: sha, path: input.path };

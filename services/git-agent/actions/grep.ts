@@ -3,12 +3,11 @@ import { defineAction } from '../../kit/agent-service.ts';
 import { GitError } from '../git.ts';
 import { ref, repoName, repoPath } from '../inputs.ts';
 import { parseGrep } from '../parse.ts';
-import { REPO, revision } from '../sources.ts';
-import { IMMUTABLE_TTL, fieldError, gitFailure, text, type GitTools } from './tools.ts';
+import { fieldError, gitFailure, text, type GitTools } from './tools.ts';
 
 const MAX_LINE_CHARS = 2000;
 
-export const grepAction = ({ at, git, staleSeconds }: GitTools) =>
+export const grepAction = ({ at, git, keyedByRef }: GitTools) =>
   defineAction({
     name: 'grep',
     description:
@@ -29,10 +28,7 @@ export const grepAction = ({ at, git, staleSeconds }: GitTools) =>
       path: repoPath.optional().describe('Search only under this path.'),
       limit: z.number().int().min(1).max(1000).default(100).describe('Most matches returned.'),
     }),
-    cacheable: true,
-    ttl_seconds: IMMUTABLE_TTL,
-    version_from: [REPO, revision('ref', 'HEAD')],
-    stale_if_error_seconds: staleSeconds,
+    ...keyedByRef,
     run: async (input, ctx) => {
       const { repo, sha } = await at(input, ctx.signal);
       const out = await git

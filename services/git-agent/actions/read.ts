@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { defineAction } from '../../kit/agent-service.ts';
 import { filePath, ref, repoName } from '../inputs.ts';
-import { REPO, revision } from '../sources.ts';
-import { IMMUTABLE_TTL, text, type GitActionDeps, type GitTools } from './tools.ts';
+import { text, type GitActionDeps, type GitTools } from './tools.ts';
 
-export const readAction = ({ fileAt, run, staleSeconds }: GitTools, { config }: GitActionDeps) =>
+export const readAction = ({ fileAt, run, keyedByRef }: GitTools, { config }: GitActionDeps) =>
   defineAction({
     name: 'read',
     description:
@@ -21,10 +20,7 @@ export const readAction = ({ fileAt, run, staleSeconds }: GitTools, { config }: 
         .optional()
         .describe('Most bytes of content returned.'),
     }),
-    cacheable: true,
-    ttl_seconds: IMMUTABLE_TTL,
-    version_from: [REPO, revision('ref', 'HEAD')],
-    stale_if_error_seconds: staleSeconds,
+    ...keyedByRef,
     run: async (input, ctx) => {
       const { repo, sha, entry } = await fileAt(input, ctx.signal);
       const maxBytes = input.max_bytes ?? config.GIT_MAX_FILE_BYTES;

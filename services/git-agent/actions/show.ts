@@ -2,18 +2,14 @@ import { z } from 'zod';
 import { defineAction } from '../../kit/agent-service.ts';
 import { ref, repoName } from '../inputs.ts';
 import { LOG_FORMAT, parseLog, parseNameStatus } from '../parse.ts';
-import { REPO, revision } from '../sources.ts';
-import { IMMUTABLE_TTL, records, type GitTools } from './tools.ts';
+import { records, type GitTools } from './tools.ts';
 
-export const showAction = ({ at, run, staleSeconds }: GitTools) =>
+export const showAction = ({ at, run, keyedByRef }: GitTools) =>
   defineAction({
     name: 'show',
     description: 'One commit: its metadata and the files it changed (against its first parent) with status.',
     input: z.strictObject({ repo: repoName, ref: ref.default('HEAD') }),
-    cacheable: true,
-    ttl_seconds: IMMUTABLE_TTL,
-    version_from: [REPO, revision('ref', 'HEAD')],
-    stale_if_error_seconds: staleSeconds,
+    ...keyedByRef,
     run: async (input, ctx) => {
       const { repo, sha } = await at(input, ctx.signal);
       const meta = await run(repo, ['log', '-z', '-1', `--format=${LOG_FORMAT}`, sha, '--'], ctx.signal);

@@ -3,6 +3,7 @@ import { commitOf as commitAt } from '../commits.ts';
 import type { GitAgentConfig } from '../config.ts';
 import { GitError, type GitRunner } from '../git.ts';
 import { parseLsTree, type TreeEntry } from '../parse.ts';
+import { REPO, revision } from '../sources.ts';
 import type { Repo, Repos } from '../repos.ts';
 
 /** What every git action is built from. */
@@ -81,7 +82,15 @@ export function gitTools({ config, repos, git }: GitActionDeps) {
   /** How old a cached answer may be served STALE while the pool fails (GIT_STALE_IF_ERROR_SECONDS). */
   const staleSeconds = config.GIT_STALE_IF_ERROR_SECONDS;
 
-  return { repos, git, run, commitOf, at, entryAt, fileAt, staleSeconds };
+  /** The cache policy of an answer about one ref: keyed by the commit it names, so it never changes. */
+  const keyedByRef = {
+    cacheable: true,
+    ttl_seconds: IMMUTABLE_TTL,
+    version_from: [REPO, revision('ref', 'HEAD')],
+    stale_if_error_seconds: staleSeconds,
+  };
+
+  return { repos, git, run, commitOf, at, entryAt, fileAt, staleSeconds, keyedByRef };
 }
 
 export type GitTools = ReturnType<typeof gitTools>;

@@ -2,10 +2,9 @@ import { z } from 'zod';
 import { defineAction } from '../../kit/agent-service.ts';
 import { ref, repoName, repoPath } from '../inputs.ts';
 import { parseLsTree } from '../parse.ts';
-import { REPO, revision } from '../sources.ts';
-import { IMMUTABLE_TTL, fieldError, records, type GitTools } from './tools.ts';
+import { fieldError, records, type GitTools } from './tools.ts';
 
-export const treeAction = ({ at, entryAt, run, staleSeconds }: GitTools) =>
+export const treeAction = ({ at, entryAt, run, keyedByRef }: GitTools) =>
   defineAction({
     name: 'tree',
     description:
@@ -17,10 +16,7 @@ export const treeAction = ({ at, entryAt, run, staleSeconds }: GitTools) =>
       recursive: z.boolean().default(true),
       limit: z.number().int().min(1).max(50000).default(5000).describe('Most entries returned.'),
     }),
-    cacheable: true,
-    ttl_seconds: IMMUTABLE_TTL,
-    version_from: [REPO, revision('ref', 'HEAD')],
-    stale_if_error_seconds: staleSeconds,
+    ...keyedByRef,
     run: async (input, ctx) => {
       const { repo, sha } = await at(input, ctx.signal);
       const prefix = input.path ?? '';
