@@ -30,20 +30,23 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
-# 3. The git agent runs the real git binary. Take it, and the shared libraries it links beyond glibc,
-#    from the same Debian release the runtime image is built on.
+# 3. The git agent runs the real git binary under prlimit (util-linux), which bounds each git
+#    process's memory (Node cannot set a child's rlimits, and the runtime has no shell). Take both, and
+#    the shared libraries they link beyond glibc, from the same Debian release as the runtime image.
 FROM ${NODE_IMAGE} AS git
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git \
+ && apt-get install -y --no-install-recommends git util-linux \
  && rm -rf /var/lib/apt/lists/*
 RUN set -eu; \
     mkdir -p /out/usr/bin; \
-    cp /usr/bin/git /out/usr/bin/git; \
-    for lib in $(ldd /usr/bin/git | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do \
-      case "$(basename "$lib")" in libc.so.*|ld-linux*) continue ;; esac; \
-      dir="/out$(dirname "$(readlink -f "$lib")")"; \
-      mkdir -p "$dir"; \
-      cp -L "$lib" "$dir/$(basename "$lib")"; \
+    for bin in /usr/bin/git /usr/bin/prlimit; do \
+      cp "$bin" "/out$bin"; \
+      for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do \
+        case "$(basename "$lib")" in libc.so.*|ld-linux*) continue ;; esac; \
+        dir="/out$(dirname "$(readlink -f "$lib")")"; \
+        mkdir -p "$dir"; \
+        cp -L "$lib" "$dir/$(basename "$lib")"; \
+      done; \
     done; \
     find /out -type f
 

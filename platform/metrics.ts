@@ -207,7 +207,7 @@ export const AGENT_METRICS = {
 export const GIT_AGENT_METRICS = {
   commands: counter(
     'agent_git_commands_total',
-    'git commands run, by subcommand and outcome (ok, failed, timeout, truncated, aborted, busy).',
+    'git commands run, by subcommand and outcome (ok, failed, timeout, memory, truncated, aborted, busy).',
     ['command', 'outcome'],
   ),
   commandDuration: histogram('agent_git_command_duration_seconds', 'git command latency, by subcommand.', [
@@ -223,6 +223,10 @@ export const GIT_AGENT_METRICS = {
     'git processes running now (bounded by GIT_MAX_CONCURRENT).',
   ),
   repos: gauge('agent_git_repos', 'Repositories found under GIT_REPOS_ROOT at the last health check.'),
+  maxMemoryBytes: gauge(
+    'agent_git_max_memory_bytes',
+    'Address-space bound of each git process (GIT_MAX_MEMORY_BYTES; 0 is unbounded).',
+  ),
 } as const;
 
 export const LLM_ROUTER_METRICS = {
@@ -278,6 +282,18 @@ export const OBSIDIAN_AGENT_METRICS = {
   notesIndexed: counter(
     'agent_obsidian_notes_indexed_total',
     'Notes read and parsed into the search index (a full build counts every note).',
+  ),
+  indexBytes: gauge(
+    'agent_obsidian_index_bytes',
+    'Estimated heap bytes of the search index and link graph (bounded by OBSIDIAN_INDEX_MAX_BYTES).',
+  ),
+  indexMaxBytes: gauge(
+    'agent_obsidian_index_max_bytes',
+    'The byte budget of the search index (OBSIDIAN_INDEX_MAX_BYTES).',
+  ),
+  notesWithoutBody: gauge(
+    'agent_obsidian_index_notes_without_body',
+    'Notes indexed without their body because the index budget was full: found by title, aliases, tags and headings only.',
   ),
   scanDuration: histogram(
     'agent_obsidian_vault_scan_duration_seconds',

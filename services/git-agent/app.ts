@@ -4,10 +4,11 @@ import { promisify } from 'node:util';
 import { createAgentService } from '../kit/agent-service.ts';
 import { GIT_AGENT_METRICS } from '../../platform/metrics.ts';
 import { POOLS } from '../../platform/pools.ts';
+import { ConfigError } from '../kit/config.ts';
 import { registerMetrics } from '../kit/metrics.ts';
-import { gitActions } from './actions.ts';
+import { gitActions } from './actions/index.ts';
 import type { GitAgentConfig } from './config.ts';
-import { createGitRunner } from './git.ts';
+import { createGitRunner, gitCommand } from './git.ts';
 import { publishRefs } from './ref-publisher.ts';
 import { createRepos } from './repos.ts';
 import { gitSources } from './sources.ts';
@@ -21,6 +22,20 @@ interface HealthSnapshot {
   repos: number;
   git_version: string | null;
   checked_at: string | null;
+}
+
+/** Refuses to start when git is to be memory-bounded and the bounding command cannot run. */
+async function requireMemoryBound(config: GitAgentConfig): Promise<void> {
+  if (config.GIT_MAX_MEMORY_BYTES === 0) return;
+  const [file, args] = gitCommand(config.GIT_MAX_MEMORY_BYTES, ['--version']);
+  try {
+    await promisify(execFile)(file, args, { timeout: config.GIT_TIMEOUT_MS });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return; // git itself: the health check reports it
+    throw new ConfigError([
+      `GIT_MAX_MEMORY_BYTES: ${file} (util-linux) is not on PATH, so git cannot be bounded; install it or set 0 to run git unbounded`,
+    ]);
+  }
 }
 
 /** The git agent pool: read-only git actions over the repositories under GIT_REPOS_ROOT. */
@@ -39,8 +54,10 @@ export function createGitAgent(config: GitAgentConfig) {
     lastRefresh = Date.now();
     refreshing ??= (async () => {
       try {
+        // Through the same memory bound as every git command, so a missing prlimit shows here too.
+        const [file, args] = gitCommand(config.GIT_MAX_MEMORY_BYTES, ['--version']);
         snapshot.git_version ??= (
-          await promisify(execFile)('git', ['--version'], { timeout: config.GIT_TIMEOUT_MS })
+          await promisify(execFile)(file, args, { timeout: config.GIT_TIMEOUT_MS })
         ).stdout.trim();
       } catch {
         snapshot.git_version = null;
@@ -73,6 +90,7 @@ export function createGitAgent(config: GitAgentConfig) {
         timeoutMs: config.GIT_TIMEOUT_MS,
         maxBytes: config.GIT_MAX_OUTPUT_BYTES,
         maxConcurrent: config.GIT_MAX_CONCURRENT,
+        maxMemoryBytes: config.GIT_MAX_MEMORY_BYTES,
         registry,
       });
       return {
@@ -105,6 +123,7 @@ export function createGitAgent(config: GitAgentConfig) {
     /** Refreshes the health snapshot now (the first one is taken before listening). */
     refreshHealth: refresh,
     async start(port?: number, host?: string) {
+      await requireMemoryBound(config);
       await refresh();
       return agent.start(port, host);
     },

@@ -24,6 +24,14 @@ export const gitAgentConfigSchema = agentConfigSchema.extend({
   GIT_MAX_CONCURRENT: int(16, 1, 1024).describe(
     'git processes one instance runs at once; further actions answer 503 with Retry-After.',
   ),
+  GIT_MAX_MEMORY_BYTES: int(256 * 1048576, 0, 64 * 1073741824)
+    .refine(
+      (n) => n === 0 || n >= 16 * 1048576,
+      'expected 0 (unbounded) or at least 16777216 (git needs that much to start)',
+    )
+    .describe(
+      'Address-space bound of each git process (set with prlimit, which must be on PATH); git refused memory past it answers 422. 0: unbounded.',
+    ),
   GIT_STALE_IF_ERROR_SECONDS: int(86400, 0, 30 * 86400).describe(
     'How old a cached answer may be and still be served (`X-Cache: STALE`) while the git pool is unreachable or failing (answers are keyed by commit, so an old one is still right for its commit); 0: never.',
   ),

@@ -1,7 +1,9 @@
 import { execFile, type ExecFileException } from 'node:child_process';
+import path from 'node:path';
 import { GIT_AGENT_METRICS } from '../../platform/metrics.ts';
 import { registerMetrics, type client } from '../kit/metrics.ts';
 import { Problem, unavailable } from '../kit/problem.ts';
+import { gitEnvironment, hardeningArgs } from './git-hardening.ts';
 
 export interface GitResult {
   stdout: Buffer;
@@ -25,6 +27,28 @@ export interface GitCall {
   timeoutIsCallersFault?: boolean;
 }
 
+/**
+ * How git reports that its address-space bound refused it memory: xmalloc's and mmap's "fatal: Out of
+ * memory...", a regex compiler's "...: Memory exhausted" (REG_ESPACE, after the echoed pattern, so it
+ * is matched only at the end of the line); or a crash on one.
+ */
+const OUT_OF_MEMORY = /^fatal: Out of memory|: Memory exhausted$/m;
+const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGABRT']);
+
+/** The repository's own folder: the parent of `.git`, or a bare repository's git directory. */
+const repositoryFolder = (gitDir: string) =>
+  path.basename(gitDir) === '.git' ? path.dirname(gitDir) : gitDir;
+
+/**
+ * The command that runs git: `prlimit` (util-linux) sets the child's address-space and core-dump limits
+ * and then becomes git (the same process, so a timeout's SIGKILL reaches git). Node cannot set a
+ * child's rlimits itself, and the image has no shell.
+ */
+export const gitCommand = (maxMemoryBytes: number, args: string[]): [string, string[]] =>
+  maxMemoryBytes > 0
+    ? ['prlimit', [`--as=${maxMemoryBytes}`, '--core=0', '--', 'git', ...args]]
+    : ['git', args];
+
 /** git failed; `stderr` is kept for callers that map known messages to 4xx problems. */
 export class GitError extends Error {
   readonly code: number;
@@ -37,27 +61,6 @@ export class GitError extends Error {
   }
 }
 
-/** The parent's environment without its GIT_* variables, and nothing that can prompt, page or fetch. */
-function gitEnvironment(reposRoot: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('GIT_')) env[name] = value;
-  }
-  return {
-    ...env,
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_PAGER: 'cat',
-    PAGER: 'cat',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CEILING_DIRECTORIES: reposRoot,
-    GIT_NO_LAZY_FETCH: '1',
-    GIT_OPTIONAL_LOCKS: '0',
-    LC_ALL: 'C',
-    LANGUAGE: 'C',
-  };
-}
-
 /**
  * Runs the real `git` binary with an argument array (never a shell), bounded in time, output and
  * concurrency, and counted in `agent_git_*` metrics.
@@ -67,14 +70,24 @@ export function createGitRunner(opts: {
   timeoutMs: number;
   maxBytes: number;
   maxConcurrent: number;
+  /** Address-space bound of each git process; 0 leaves it unbounded. */
+  maxMemoryBytes: number;
   registry: client.Registry;
 }) {
   const m = GIT_AGENT_METRICS;
-  const { commands, duration, truncations, inFlight } = registerMetrics(
-    { commands: m.commands, duration: m.commandDuration, truncations: m.truncations, inFlight: m.inFlight },
+  const { commands, duration, truncations, inFlight, maxMemory } = registerMetrics(
+    {
+      commands: m.commands,
+      duration: m.commandDuration,
+      truncations: m.truncations,
+      inFlight: m.inFlight,
+      maxMemory: m.maxMemoryBytes,
+    },
     opts.registry,
   );
+  maxMemory.set(opts.maxMemoryBytes);
   const env = gitEnvironment(opts.reposRoot);
+  const hardening = hardeningArgs(opts.maxMemoryBytes);
   let running = 0;
 
   const run = (call: GitCall): Promise<GitResult> => {
@@ -86,36 +99,31 @@ export function createGitRunner(opts: {
       );
     }
     const maxBytes = call.maxBytes ?? opts.maxBytes;
-    const args = [
+    const [file, args] = gitCommand(opts.maxMemoryBytes, [
       '--no-pager',
       '--literal-pathspecs',
       '--git-dir',
       call.gitDir,
       '-c',
-      `safe.directory=${call.gitDir.replace(/\/\.git$/, '')}`,
+      `safe.directory=${repositoryFolder(call.gitDir)}`,
       '-c',
       `safe.directory=${call.gitDir}`,
-      '-c',
-      'core.quotepath=off',
-      '-c',
-      'color.ui=never',
-      '-c',
-      'protocol.allow=never',
-      '-c',
-      'log.showSignature=false',
+      ...hardening,
       ...call.args,
-    ];
+    ]);
     running += 1;
     inFlight.set(running);
     const start = process.hrtime.bigint();
     return new Promise<GitResult>((resolve, reject) => {
       execFile(
-        'git',
+        file,
         args,
         {
           encoding: 'buffer',
           env,
-          cwd: opts.reposRoot,
+          // git reads some files relative to where it runs (.gitattributes, .mailmap): inside the
+          // git directory they can only be the repository's own.
+          cwd: call.gitDir,
           timeout: opts.timeoutMs,
           killSignal: 'SIGKILL',
           maxBuffer: maxBytes,
@@ -157,6 +165,21 @@ export function createGitRunner(opts: {
             return;
           }
           const code = typeof err.code === 'number' ? err.code : -1;
+          if (
+            opts.maxMemoryBytes > 0 &&
+            (OUT_OF_MEMORY.test(stderr) || CRASH_SIGNALS.has(err.signal ?? ''))
+          ) {
+            commands.inc({ command, outcome: 'memory' });
+            // Deterministic for its input, unlike a timeout on a busy machine: the request is too big.
+            reject(
+              new Problem(
+                422,
+                'too-expensive',
+                `git ${command} needed more than its ${opts.maxMemoryBytes}-byte memory bound; ask for less`,
+              ),
+            );
+            return;
+          }
           if (call.allowExit?.includes(code)) {
             commands.inc({ command, outcome: 'ok' });
             resolve({ stdout, stderr, code, truncated: false });

@@ -6,6 +6,7 @@ import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineAction } from '../kit/agent-service.ts';
 import { Problem, conflict, notFound } from '../kit/problem.ts';
+import { withCallerErrors } from './fs-errors.ts';
 import type { ObsidianMetrics } from './metrics.ts';
 import { type KeyedLock, noteTooLarge, readNoteFile, writeNoteAtomic } from './note-files.ts';
 import { composeNote, contentVersion, parseNote } from './notes.ts';
@@ -17,8 +18,11 @@ import { folderPathSchema, notePathSchema, type VaultPaths } from './vault-paths
 export interface VaultContext {
   paths: VaultPaths;
   index: NoteIndex;
-  /** A scan of the vault no older than the scan interval, with the index brought up to it. */
-  fresh: () => Promise<{ signature: string }>;
+  /**
+   * A scan of the vault no older than the scan interval, with the index brought up to it; while the
+   * first build is still under way, the version of what is indexed so far (`complete` false).
+   */
+  fresh: () => Promise<{ signature: string; complete: boolean }>;
   /** Called after this instance changed a note, so the next answer rescans. */
   changed: () => void;
   lock: KeyedLock;
@@ -100,7 +104,7 @@ export function obsidianActions(ctx: VaultContext) {
   const cacheable = ttl > 0;
   const noteBody = z.string().max(ctx.maxNoteBytes);
 
-  return [
+  const actions = [
     defineAction({
       name: 'read',
       description:
@@ -151,8 +155,12 @@ export function obsidianActions(ctx: VaultContext) {
       version_from: [VAULT],
       stale_if_error_seconds: ctx.staleSeconds,
       run: async (input) => {
-        const { signature } = await ctx.fresh();
-        return { vault_version: signature, ...(await ctx.index.search(input)) };
+        const { signature, complete } = await ctx.fresh();
+        return {
+          vault_version: signature,
+          ...(complete ? {} : { index_complete: false }),
+          ...(await ctx.index.search(input)),
+        };
       },
     }),
 
@@ -167,11 +175,12 @@ export function obsidianActions(ctx: VaultContext) {
       stale_if_error_seconds: ctx.staleSeconds,
       run: async (input) => {
         const rel = ctx.paths.relative(await ctx.paths.note(input.path));
-        const { signature } = await ctx.fresh();
+        const { signature, complete } = await ctx.fresh();
         const all = ctx.index.backlinks(rel);
         return {
           path: rel,
           vault_version: signature,
+          ...(complete ? {} : { index_complete: false }),
           total: all.length,
           offset: input.offset,
           limit: input.limit,
@@ -292,4 +301,5 @@ export function obsidianActions(ctx: VaultContext) {
       },
     }),
   ];
+  return actions.map(withCallerErrors);
 }

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { getHeapStatistics } from 'node:v8';
 import { POOLS } from '../../platform/pools.ts';
 import { createAgentService } from '../kit/agent-service.ts';
 import { ConfigError } from '../kit/config.ts';
@@ -15,7 +17,8 @@ import { VaultVersions } from './vault-versions.ts';
 
 /**
  * The Obsidian agent: the agent contract over one vault folder. `start()` builds the search index
- * before it listens, then keeps it fresh in the background every OBSIDIAN_REFRESH_INTERVAL_MS.
+ * before it listens (for at most OBSIDIAN_START_WAIT_MS), then keeps it fresh in the background every
+ * OBSIDIAN_REFRESH_INTERVAL_MS.
  */
 export async function createObsidianAgent(config: ObsidianConfig) {
   let vaultRoot: string;
@@ -33,7 +36,7 @@ export async function createObsidianAgent(config: ObsidianConfig) {
     build: ({ registry, log }) => vaultParts(config, vaultRoot, createObsidianMetrics(registry), log),
   });
   const { service } = agent;
-  const { paths, index, scanner, fresh, healthDetail } = agent.parts;
+  const { paths, index, scanner, fresh, healthDetail, stopWaitingForTheIndex } = agent.parts;
   service.health.register('vault', true, () => {
     const detail = healthDetail();
     return { ok: detail.vault_readable, detail };
@@ -60,7 +63,23 @@ export async function createObsidianAgent(config: ObsidianConfig) {
     scanner,
     vaultRoot: paths.root,
     async start(port = config.PORT, host = config.HOST) {
-      await refresh();
+      // The first build reads and parses every note. However large or hostile the vault, start-up
+      // waits for it only so long, so that a start always ends within the startup probe's window
+      // and never becomes a restart loop; the build goes on in the background.
+      const waited = new AbortController();
+      // The scan itself (file names and sizes, no content) is quick, and health reports on it.
+      await scanner.snapshot().catch(() => undefined);
+      await Promise.race([
+        refresh(),
+        sleep(config.OBSIDIAN_START_WAIT_MS, undefined, { signal: waited.signal }).catch(() => undefined),
+      ]);
+      waited.abort();
+      stopWaitingForTheIndex();
+      if (!index.complete)
+        service.log.warn(
+          { indexed: index.size, wait_ms: config.OBSIDIAN_START_WAIT_MS },
+          'serving before the search index is complete; it is built in the background',
+        );
       timer = setInterval(refresh, config.OBSIDIAN_REFRESH_INTERVAL_MS);
       timer.unref();
       return agent.start(port, host);
@@ -82,11 +101,18 @@ function vaultParts(config: ObsidianConfig, vaultRoot: string, metrics: Obsidian
   const index = new NoteIndex({
     root: paths.root,
     maxNoteBytes: config.OBSIDIAN_MAX_NOTE_BYTES,
+    indexNoteBytes: config.OBSIDIAN_INDEX_NOTE_BYTES,
+    // Node sizes its heap to the container's memory (1120 MiB in 2 GiB): a quarter of it by default.
+    maxIndexBytes: config.OBSIDIAN_INDEX_MAX_BYTES ?? Math.floor(getHeapStatistics().heap_size_limit / 4),
     onSync: (kind, changed) => {
       metrics.indexRebuilds.inc({ kind });
       metrics.notesIndexed.inc(changed);
+      metrics.indexBytes.set(index.bytes);
+      metrics.notesWithoutBody.set(index.notesWithoutBody);
     },
   });
+  /** Set once start-up stopped waiting for the first build; from then on answers do not wait for it. */
+  let startWaitOver = false;
   const fresh = async () => {
     const started = process.hrtime.bigint();
     const scansBefore = scanner.scans;
@@ -94,15 +120,30 @@ function vaultParts(config: ObsidianConfig, vaultRoot: string, metrics: Obsidian
     if (scanner.scans !== scansBefore)
       metrics.scanDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     metrics.notes.set(snapshot.notes.size);
-    await index.sync(snapshot);
-    return snapshot;
+    const synced = index.sync(snapshot);
+    if (index.complete || !startWaitOver) {
+      await synced;
+      return { ...snapshot, complete: true };
+    }
+    // The first build is still under way (start-up stopped waiting for it): answer from what is
+    // indexed so far, under a vault version of its own that moves with every batch and never equals
+    // the complete index's, so no partial answer is cached as a whole one.
+    synced.catch(() => undefined);
+    return { ...snapshot, signature: `partial-${index.size}-${snapshot.signature}`, complete: false };
   };
+  metrics.indexMaxBytes.set(index.maxBytes);
   const healthDetail = () => {
     const latest = scanner.latest;
+    const withoutBody = index.notesWithoutBody;
     return {
       vault_readable: latest !== undefined && scanner.lastError === undefined,
       notes: latest?.notes.size ?? 0,
       truncated: latest?.truncated ?? false,
+      index_bytes: index.bytes,
+      index_max_bytes: index.maxBytes,
+      index_full: withoutBody > 0,
+      notes_without_body: withoutBody,
+      index_complete: index.complete,
       index_age_seconds:
         index.syncedAt === undefined ? null : Math.round((Date.now() - index.syncedAt) / 100) / 10,
       ...(scanner.lastError ? { error: scanner.lastError } : {}),
@@ -134,5 +175,16 @@ function vaultParts(config: ObsidianConfig, vaultRoot: string, metrics: Obsidian
     staleSeconds: config.OBSIDIAN_STALE_IF_ERROR_SECONDS,
     metrics,
   });
-  return { paths, scanner, index, fresh, healthDetail, actions, sources };
+  return {
+    paths,
+    scanner,
+    index,
+    fresh,
+    healthDetail,
+    actions,
+    sources,
+    stopWaitingForTheIndex: () => {
+      startWaitOver = true;
+    },
+  };
 }

@@ -10,6 +10,18 @@ export const obsidianConfigSchema = agentConfigSchema.extend({
   OBSIDIAN_MAX_NOTE_BYTES: int(524288, 1024, 16 * 1048576).describe(
     'Largest note the agent reads, indexes or writes; a larger write is 413.',
   ),
+  OBSIDIAN_INDEX_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1048576)
+    .max(64 * 1073741824)
+    .optional()
+    .describe(
+      'Heap bytes the search index may take (estimated as it grows); notes beyond it are searchable by title, aliases, tags and headings only. Default: a quarter of the heap limit (280 MiB in a 2 GiB container).',
+    ),
+  OBSIDIAN_INDEX_NOTE_BYTES: int(65536, 1024, 16 * 1048576).describe(
+    'Bytes of each note body that are full-text indexed; the rest of a longer note is read and served, but not searchable.',
+  ),
   OBSIDIAN_MAX_NOTES: int(20000, 1, 1000000).describe(
     'Notes scanned and indexed at most; beyond it the vault is reported truncated in health.',
   ),
@@ -18,6 +30,9 @@ export const obsidianConfigSchema = agentConfigSchema.extend({
   ),
   OBSIDIAN_REFRESH_INTERVAL_MS: int(30000, 1000, 3600000).describe(
     'How often the search index is brought up to date in the background (health reports its age).',
+  ),
+  OBSIDIAN_START_WAIT_MS: int(30000, 0, 600000).describe(
+    'How long start-up waits for the first search index build; past it the instance serves (search and backlinks say index_complete: false) and finishes the build in the background. Keep it under the startup probe window.',
   ),
   OBSIDIAN_CACHE_TTL_SECONDS: int(300, 0, 86400).describe(
     'Cache TTL of read, search, backlinks and list answers (their keys also carry the vault version).',

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,7 +44,8 @@ export async function readNoteFile(file: string, maxBytes: number): Promise<{ te
  */
 export async function writeNoteAtomic(file: string, content: string, mode = 0o644): Promise<void> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  // Not named after the note: a note name may take all 255 bytes a file name has.
+  const temp = path.join(dir, `.~${randomBytes(8).toString('hex')}.tmp`);
   const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     try {
@@ -67,6 +68,18 @@ export async function writeNoteAtomic(file: string, content: string, mode = 0o64
       .finally(() => folder.close());
 }
 
+const MAX_NAME_BYTES = 255;
+
+/**
+ * `.<note>.lock`, or, when that would pass the 255-byte limit of a file name, `.<hash of the note>.lock`
+ * (no note is named by a bare hash: notes end in `.md`). Instances agree on it for every name.
+ */
+export function lockName(note: string): string {
+  const plain = `.${note}.lock`;
+  if (Buffer.byteLength(plain) <= MAX_NAME_BYTES) return plain;
+  return `.${createHash('sha256').update(note).digest('hex').slice(0, 40)}.lock`;
+}
+
 const LOCK_WAIT_MS = 3000;
 const LOCK_STALE_MS = 30000;
 
@@ -77,7 +90,7 @@ const LOCK_STALE_MS = 30000;
  * answered 409, which the caller retries.
  */
 async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  const lockFile = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
+  const lockFile = path.join(path.dirname(file), lockName(path.basename(file)));
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
     try {

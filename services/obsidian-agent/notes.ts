@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseDocument, stringify } from 'yaml';
+import { scanMarkdown } from './markdown-scan.ts';
 
 export interface NoteLink {
   /** The linked note as written, without heading or alias (`Folder/Note`, `Note.md`); "" links to this note. */
@@ -20,30 +21,108 @@ export interface ParsedNote {
   tags: string[];
   headings: string[];
   aliases: string[];
+  /** Links, tags, headings or aliases beyond NOTE_BOUNDS were left out. */
+  lists_truncated?: true;
 }
 
 /** The version of a note's content: what `write` compares `expected_version` with. */
 export const contentVersion = (content: string | Buffer): string =>
   createHash('sha256').update(content).digest('hex').slice(0, 32);
 
-const FRONTMATTER = /^---\r?\n([\s\S]*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|$)/;
-const EMPTY_FRONTMATTER = /^---\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|$)/;
+/** Bounds on what one note can cost to parse and to keep, whatever it holds. */
+export const NOTE_BOUNDS = {
+  /** YAML is parsed only up to this size; larger frontmatter is reported, not read. */
+  frontmatterBytes: 8192,
+  /** Deepest flow (`[`, `{`) or one-line block (`- - -`) nesting read in frontmatter. */
+  frontmatterDepth: 32,
+  maxLinks: 2000,
+  maxTags: 500,
+  maxHeadings: 1000,
+  maxAliases: 100,
+};
 
-function splitFrontmatter(content: string): {
-  yaml: string | undefined;
-  body: string;
-} {
-  const empty = EMPTY_FRONTMATTER.exec(content);
-  if (empty) return { yaml: '', body: content.slice(empty[0].length) };
-  const match = FRONTMATTER.exec(content);
-  if (!match) return { yaml: undefined, body: content };
-  return { yaml: match[1] ?? '', body: content.slice(match[0].length) };
+const DELIMITER = /^(?:---|\.\.\.)[ \t]*$/;
+
+/**
+ * The frontmatter (the text between a first line `---` and the next line `---` or `...`) and the body
+ * after it, found line by line; no frontmatter when the first line is not `---` or none closes it.
+ */
+export function splitFrontmatter(content: string): { yaml: string | undefined; body: string } {
+  const first = /^---\r?\n/.exec(content.slice(0, 5));
+  if (!first) return { yaml: undefined, body: content };
+  for (let start = first[0].length; start <= content.length;) {
+    const nl = content.indexOf('\n', start);
+    const end = nl < 0 ? content.length : nl;
+    const line = content.slice(start, nl > 0 && content.charCodeAt(nl - 1) === 13 ? nl - 1 : end);
+    // Each line is tested once, and the pattern does not backtrack beyond the line's tail.
+    if (DELIMITER.test(line)) {
+      const yamlEnd = Math.max(first[0].length, start - (content.charCodeAt(start - 2) === 13 ? 2 : 1));
+      return { yaml: content.slice(first[0].length, yamlEnd), body: content.slice(nl < 0 ? end : nl + 1) };
+    }
+    if (nl < 0) break;
+    start = nl + 1;
+  }
+  return { yaml: undefined, body: content };
+}
+
+/** Characters after which a quote opens a quoted scalar, or a `#` a comment. */
+const SCALAR_START = new Set([undefined, 32, 9, 10, 13, 91, 123, 44, 58].map((c) => c ?? -1));
+
+/**
+ * The deepest nesting of flow collections (`[`, `{`, outside quoted scalars and comments) or of block
+ * collections opened on one line (`- - -`, `? ? ?`): the YAML parser recurses once per level, so a
+ * deep document is refused before it is parsed. One pass; a miscount only costs parse time, which the
+ * size bound limits anyway.
+ */
+function nestingDepth(yaml: string): number {
+  let deepest = 0;
+  let flow = 0;
+  let block = 0;
+  let quote = 0;
+  let lineStart = true;
+  for (let i = 0; i < yaml.length; i += 1) {
+    const c = yaml.charCodeAt(i);
+    const before = i === 0 ? -1 : yaml.charCodeAt(i - 1);
+    if (quote) {
+      if (c === quote) quote = 0;
+      else if (c === 92 /* \ */ && quote === 34) i += 1;
+    } else if (c === 10) {
+      lineStart = true;
+      block = 0;
+    } else if (
+      lineStart &&
+      (c === 45 || c === 63) &&
+      (yaml.charCodeAt(i + 1) === 32 || yaml.charCodeAt(i + 1) === 9)
+    ) {
+      deepest = Math.max(deepest, (block += 1));
+      i += 1;
+    } else {
+      if (c !== 32 && c !== 9) lineStart = false;
+      if ((c === 34 || c === 39) && SCALAR_START.has(before)) quote = c;
+      else if (c === 35 && SCALAR_START.has(before)) {
+        const nl = yaml.indexOf('\n', i);
+        if (nl < 0) break;
+        i = nl - 1;
+      } else if (c === 91 || c === 123) deepest = Math.max(deepest, (flow += 1));
+      else if ((c === 93 || c === 125) && flow > 0) flow -= 1;
+    }
+  }
+  return deepest;
 }
 
 function parseFrontmatter(yaml: string): { data: Record<string, unknown> | null; error?: string } {
   if (yaml.trim() === '') return { data: {} };
-  // maxAliasCount bounds alias expansion ("billion laughs").
-  const doc = parseDocument(yaml, { prettyErrors: false });
+  const bytes = Buffer.byteLength(yaml);
+  if (bytes > NOTE_BOUNDS.frontmatterBytes)
+    return {
+      data: null,
+      error: `frontmatter too large to read (${bytes} bytes; at most ${NOTE_BOUNDS.frontmatterBytes})`,
+    };
+  if (nestingDepth(yaml) > NOTE_BOUNDS.frontmatterDepth)
+    return { data: null, error: `frontmatter nested deeper than ${NOTE_BOUNDS.frontmatterDepth} levels` };
+  // uniqueKeys: false, because the duplicate-key check is quadratic in the number of keys (the last
+  // one wins); maxAliasCount bounds alias expansion ("billion laughs").
+  const doc = parseDocument(yaml, { prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) return { data: null, error: doc.errors[0]!.message.split('\n')[0]! };
   try {
     const data: unknown = doc.toJS({ maxAliasCount: 50 });
@@ -54,20 +133,6 @@ function parseFrontmatter(yaml: string): { data: Record<string, unknown> | null;
     return { data: null, error: (err as Error).message };
   }
 }
-
-/** Code and comments hide links and tags: blank them out, keeping line structure. */
-function proseOnly(body: string): string {
-  return body
-    .replace(/^(```|~~~)[^\n]*\n[\s\S]*?(?:^\1[^\n]*$|(?![\s\S]))/gm, '')
-    .replace(/`[^`\n]*`/g, '')
-    .replace(/%%[\s\S]*?%%/g, '')
-    .replace(/<!--[\s\S]*?-->/g, '');
-}
-
-const WIKILINK = /(!?)\[\[([^[\]\n]+?)\]\]/g;
-const MARKDOWN_LINK = /(!?)\[[^\]\n]*\]\(<?([^)\s>]+)>?(?:\s+"[^"\n]*")?\)/g;
-const INLINE_TAG = /(?<=^|\s)#([\p{L}\p{N}_\-/]+)/gu;
-const HEADING = /^#{1,6}[ \t]+(.+?)[ \t#]*$/gm;
 
 function wikilink(inner: string, embed: boolean): NoteLink {
   const bar = inner.indexOf('|');
@@ -119,25 +184,27 @@ export function parseNote(relPath: string, content: string): ParsedNote {
   const { yaml, body } = splitFrontmatter(content);
   const fm = yaml === undefined ? { data: null } : parseFrontmatter(yaml);
   const data = fm.data ?? {};
-  const prose = proseOnly(body);
+  const scan = scanMarkdown(body, NOTE_BOUNDS);
+  let truncated = scan.truncated;
 
   const links: NoteLink[] = [];
-  for (const m of prose.matchAll(WIKILINK)) links.push(wikilink(m[2]!, m[1] === '!'));
-  for (const m of prose.matchAll(MARKDOWN_LINK)) {
-    const link = markdownLink(m[2]!, m[1] === '!');
+  for (const raw of scan.links) {
+    const link = raw.kind === 'wikilink' ? wikilink(raw.text, raw.embed) : markdownLink(raw.text, raw.embed);
     if (link) links.push(link);
   }
 
   const tags = new Map<string, string>();
   const addTag = (raw: unknown) => {
     const tag = normaliseTag(raw);
-    if (tag && !tags.has(tag.toLowerCase())) tags.set(tag.toLowerCase(), tag);
+    if (!tag || tags.has(tag.toLowerCase())) return;
+    if (tags.size >= NOTE_BOUNDS.maxTags) truncated = true;
+    else tags.set(tag.toLowerCase(), tag);
   };
   for (const t of listField(data.tags ?? data.tag)) addTag(t);
-  for (const m of prose.matchAll(INLINE_TAG)) addTag(m[1]);
+  for (const t of scan.tags) addTag(t);
 
-  const headings = [...prose.matchAll(HEADING)].map((m) => m[1]!);
-  const aliases = listField(data.aliases ?? data.alias).filter((a): a is string => typeof a === 'string');
+  const allAliases = listField(data.aliases ?? data.alias).filter((a): a is string => typeof a === 'string');
+  if (allAliases.length > NOTE_BOUNDS.maxAliases) truncated = true;
   const title =
     typeof data.title === 'string' && data.title.trim() !== ''
       ? data.title.trim()
@@ -150,8 +217,9 @@ export function parseNote(relPath: string, content: string): ParsedNote {
     body,
     links,
     tags: [...tags.values()],
-    headings,
-    aliases,
+    headings: scan.headings,
+    aliases: allAliases.slice(0, NOTE_BOUNDS.maxAliases),
+    ...(truncated ? { lists_truncated: true } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import type { AgentSources } from '../kit/agent-service.ts';
 import { badRequest } from '../kit/problem.ts';
 import type { VersionPart } from '../kit/versions.ts';
 import { folderVersion, readFolderContent, statKey, type FolderContent } from './folder-version.ts';
+import { callerErrors } from './fs-errors.ts';
 import type { VaultPaths } from './vault-paths.ts';
 import type { VaultSnapshot } from './vault-scan.ts';
 import { sourceId } from '../kit/versions.ts';
@@ -29,14 +30,20 @@ export function vaultSources(deps: {
 }): Pick<AgentSources, 'lookup'> {
   const { paths } = deps;
   return {
-    lookup: async (kind, args, { field }) => {
-      if (kind === 'vault') return (await deps.fresh()).signature;
-      const name = field?.replace(/^input\./, '') ?? 'path';
-      if (kind === 'note') return statKey(await lstat(await paths.note(args[0]!, name), { bigint: true }));
-      if (kind === 'folder')
-        return folderVersion(await readFolderContent(await paths.folder(args[0]!, name)));
-      throw badRequest(`no source of kind ${kind}`);
-    },
+    // A path's own file system errors (a link loop, a name too long) are the caller's, as in the actions.
+    lookup: (kind, args, { field }) =>
+      callerErrors(
+        (async () => {
+          if (kind === 'vault') return (await deps.fresh()).signature;
+          const name = field?.replace(/^input\./, '') ?? 'path';
+          if (kind === 'note')
+            return statKey(await lstat(await paths.note(args[0]!, name), { bigint: true }));
+          if (kind === 'folder')
+            return folderVersion(await readFolderContent(await paths.folder(args[0]!, name)));
+          throw badRequest(`no source of kind ${kind}`);
+        })(),
+        field ?? 'input.path',
+      ),
   };
 }
 

@@ -3,8 +3,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { Problem, badRequest, notFound } from '../kit/problem.ts';
 
-const MAX_PATH_CHARS = 1024;
+/** Bounds decided before any file system call, so no name the file system would refuse gets that far. */
+export const MAX_PATH_BYTES = 1024;
 const MAX_SEGMENT_BYTES = 255;
+/** As deep as the vault scan looks: a note deeper would never be searched. */
+export const MAX_SEGMENTS = 64;
 // Control characters (NUL included) never belong in a note name.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -14,7 +17,9 @@ function shapeProblem(p: string, note: boolean): string | undefined {
   if (CONTROL.test(p)) return 'must not contain NUL or control characters';
   if (p.includes('\\')) return 'must use forward slashes, not backslashes';
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'must be relative to the vault, not absolute';
+  if (Buffer.byteLength(p) > MAX_PATH_BYTES) return `must be at most ${MAX_PATH_BYTES} bytes (UTF-8)`;
   const segments = p.split('/');
+  if (segments.length > MAX_SEGMENTS) return `must be at most ${MAX_SEGMENTS} folders and names deep`;
   for (const s of segments) {
     if (s === '..' || s === '.') return 'must not contain "." or ".." segments';
     if (s === '') return 'must not contain empty segments';
@@ -34,18 +39,22 @@ const refine = (note: boolean) => (p: string, ctx: z.RefinementCtx) => {
 export const notePathSchema = z
   .string()
   .min(1)
-  .max(MAX_PATH_CHARS)
+  .max(MAX_PATH_BYTES)
   .superRefine(refine(true))
   .describe('Vault-relative path of a note, ending in ".md" (forward slashes, no "..", no hidden segments).');
 
 /** A vault-relative folder; "" is the vault root. */
 export const folderPathSchema = z
   .string()
-  .max(MAX_PATH_CHARS)
+  .max(MAX_PATH_BYTES)
   .superRefine((p, ctx) => {
     if (p !== '') refine(false)(p, ctx);
   })
   .describe('Vault-relative folder path; "" (the default) is the vault root.');
+
+/** A 400 naming the input field the path came in. */
+const pathError = (field: string, message: string) =>
+  badRequest(`${field} ${message}`, [{ field: `input.${field}`, message }]);
 
 const isMissing = (err: unknown) =>
   (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR';
@@ -97,7 +106,7 @@ export class VaultPaths {
       throw err;
     }
     if (!this.contains(real)) throw this.outside(field);
-    if (!real.endsWith('.md')) throw badRequest(`${field} does not lead to a Markdown note`);
+    if (!real.endsWith('.md')) throw pathError(field, 'does not lead to a Markdown note');
     const stat = await lstat(real);
     if (!stat.isFile()) throw notFound(`${JSON.stringify(rel)} is not a note`);
     return real;
@@ -135,7 +144,7 @@ export class VaultPaths {
     try {
       const stat = await lstat(lexical);
       // A dangling link or something else that is not a note: never write through it.
-      if (!stat.isFile()) throw badRequest(`${field} names something that is not a note`);
+      if (!stat.isFile()) throw pathError(field, 'names something that is not a note');
     } catch (err) {
       if (!isMissing(err)) throw err;
     }
@@ -163,7 +172,7 @@ export class VaultPaths {
         throw err;
       }
       if (!this.contains(real)) throw this.outside(field);
-      if (!(await lstat(real)).isDirectory()) throw badRequest(`${field} goes through a file`);
+      if (!(await lstat(real)).isDirectory()) throw pathError(field, 'goes through a file');
       return { real, missing: segments.slice(i) };
     }
     throw new Error('the vault folder is gone');

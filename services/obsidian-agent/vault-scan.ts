@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { statKey } from './folder-version.ts';
+import { MAX_SEGMENTS } from './vault-paths.ts';
 
 export interface NoteStat {
   /** Vault-relative path. */
@@ -24,7 +25,8 @@ export interface VaultSnapshot {
   scannedAt: number;
 }
 
-const MAX_DEPTH = 64;
+/** Folders deeper than a note path may go (MAX_SEGMENTS) are not looked into. */
+const MAX_DEPTH = MAX_SEGMENTS;
 // Synchronous lstat is several times faster than the thread pool for many small calls; batches of
 // this size keep each pause of the event loop to a millisecond or two.
 const STAT_BATCH = 256;

@@ -1,24 +1,17 @@
 import request from 'supertest';
-import { createGitAgent, type GitAgent } from '../../services/git-agent/app.ts';
-import { loadGitAgentConfig } from '../../services/git-agent/config.ts';
-import { ALICE, BINARY, BOB, CAROL, DAVE, buildRepos, type Fixture } from './fixture.ts';
+import type { GitAgent } from '../../services/git-agent/app.ts';
+import { ALICE, BINARY, BOB, CAROL, DAVE, buildRepos, gitAgentFor, type Fixture } from './fixture.ts';
 
 let fx: Fixture;
 let agent: GitAgent;
 
 beforeAll(async () => {
   fx = buildRepos();
-  agent = createGitAgent(
-    loadGitAgentConfig({
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      SHUTDOWN_DRAIN_DELAY_MS: '0',
-      GIT_REPOS_ROOT: fx.root,
-      GIT_MAX_FILE_BYTES: '4096',
-      GIT_MAX_DIFF_BYTES: '4096',
-      GIT_MAX_OUTPUT_BYTES: '65536',
-    }),
-  );
+  agent = gitAgentFor(fx.root, {
+    GIT_MAX_FILE_BYTES: '4096',
+    GIT_MAX_DIFF_BYTES: '4096',
+    GIT_MAX_OUTPUT_BYTES: '65536',
+  });
   await agent.refreshHealth();
 });
 afterAll(async () => {
@@ -449,14 +442,7 @@ describe('resolve: cached answers follow the branch', () => {
 
 describe('failure modes', () => {
   test('a missing root: unready, the heartbeat says why, and repos answers 503', async () => {
-    const broken = createGitAgent(
-      loadGitAgentConfig({
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        SHUTDOWN_DRAIN_DELAY_MS: '0',
-        GIT_REPOS_ROOT: `${fx.base}/missing`,
-      }),
-    );
+    const broken = gitAgentFor(`${fx.base}/missing`);
     try {
       await broken.refreshHealth();
       broken.service.health.markStarted();
@@ -473,15 +459,7 @@ describe('failure modes', () => {
   });
 
   test('beyond GIT_MAX_CONCURRENT git processes, actions answer 503 with Retry-After at once', async () => {
-    const narrow = createGitAgent(
-      loadGitAgentConfig({
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        SHUTDOWN_DRAIN_DELAY_MS: '0',
-        GIT_REPOS_ROOT: fx.root,
-        GIT_MAX_CONCURRENT: '1',
-      }),
-    );
+    const narrow = gitAgentFor(fx.root, { GIT_MAX_CONCURRENT: '1' });
     try {
       const results = await Promise.all(
         Array.from({ length: 12 }, () =>

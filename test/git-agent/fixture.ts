@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createGitAgent } from '../../services/git-agent/app.ts';
+import { loadGitAgentConfig } from '../../services/git-agent/config.ts';
 
 export interface Author {
   name: string;
@@ -126,3 +128,15 @@ export function buildRepos() {
 }
 
 export type Fixture = ReturnType<typeof buildRepos>;
+
+/** A git agent in process over the repositories under `root`, quiet, with `env` over the test settings. */
+export const gitAgentFor = (root: string, env: Record<string, string> = {}) =>
+  createGitAgent(
+    loadGitAgentConfig({
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+      GIT_REPOS_ROOT: root,
+      ...env,
+    }),
+  );

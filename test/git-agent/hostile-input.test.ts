@@ -2,29 +2,23 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { createGitAgent, type GitAgent } from '../../services/git-agent/app.ts';
-import { loadGitAgentConfig } from '../../services/git-agent/config.ts';
-import { ALICE, buildRepos, commit, git, type Fixture } from './fixture.ts';
+import type { GitAgent } from '../../services/git-agent/app.ts';
+import { readDetector } from '../support/read-detector.ts';
+import { ALICE, buildRepos, commit, git, gitAgentFor, type Fixture } from './fixture.ts';
 
 let fx: Fixture;
 let outsideSha: string;
 let agent: GitAgent;
 let slowAgent: GitAgent;
+let outsideReads: ReturnType<typeof readDetector>;
+/** Every hostile request is answered well within this, whatever it asks. */
+const ANSWER_BOUND_MS = 2000;
 /** Every response body, to check afterwards that no text from outside the repositories leaked. */
 const bodies: string[] = [];
 const injected = () => [
   path.join(fx.base, 'injected'),
   path.join(os.tmpdir(), `phoenix-git-injected-${process.pid}`),
 ];
-
-const configFor = (root: string, extra: Record<string, string> = {}) =>
-  loadGitAgentConfig({
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    SHUTDOWN_DRAIN_DELAY_MS: '0',
-    GIT_REPOS_ROOT: root,
-    ...extra,
-  });
 
 beforeAll(() => {
   fx = buildRepos();
@@ -37,8 +31,15 @@ beforeAll(() => {
   process.env.GIT_ALTERNATE_OBJECT_DIRECTORIES = path.join(outside, '.git', 'objects');
   symlinkSync(outside, path.join(fx.root, 'escape'));
   writeFileSync(path.join(fx.root, 'plain-file'), 'not a folder\n');
-  agent = createGitAgent(configFor(fx.root));
-  slowAgent = createGitAgent(configFor(fx.root, { GIT_TIMEOUT_MS: '500' }));
+  agent = gitAgentFor(fx.root);
+  slowAgent = gitAgentFor(fx.root, { GIT_TIMEOUT_MS: '500' });
+  // The canary outside the repositories, and the outside repository's files: none may be read.
+  const objects = readdirSync(path.join(outside, '.git', 'objects'), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name));
+  outsideReads = readDetector([fx.canary, path.join(outside, 'secret.txt'), ...objects]);
+  outsideReads.check(path.join(outside, 'secret.txt'));
+  outsideReads.arm();
 });
 afterAll(() => {
   delete process.env.GIT_ALTERNATE_OBJECT_DIRECTORIES;
@@ -156,6 +157,45 @@ const cases: Case[] = [
   ],
   ['input: null', 'log', () => null, 400, null],
   ['input: an array', 'show', () => [repo, ref], 400, null],
+  // Revision syntax beyond names, SHAs and ~n/^n: refused before git runs.
+  ['ref: ^{/regex} search', 'show', () => ({ repo, ref: 'HEAD^{/Initial}' }), 400, 'input.ref'],
+  ['ref: ^{tree} peel', 'tree', () => ({ repo, ref: 'main^{tree}' }), 400, 'input.ref'],
+  ['ref: a reflog entry', 'log', () => ({ repo, ref: 'HEAD@{1}' }), 400, 'input.ref'],
+  [
+    'ref: a reflog date',
+    'read',
+    () => ({ repo, ref: 'main@{yesterday}', path: 'README.md' }),
+    400,
+    'input.ref',
+  ],
+  ['ref: the previous branch', 'show', () => ({ repo, ref: '@{-1}' }), 400, 'input.ref'],
+  ['ref: an upstream', 'log', () => ({ repo, ref: 'main@{upstream}' }), 400, 'input.ref'],
+  ['ref: a message search', 'grep', () => ({ repo, ref: ':/Initial', pattern: 'a' }), 400, 'input.ref'],
+  ['ref: an index path', 'blame', () => ({ repo, ref: ':0:README.md', path: 'README.md' }), 400, 'input.ref'],
+  ['ref: all parents', 'show', () => ({ repo, ref: 'main^@' }), 400, 'input.ref'],
+  ['ref: a huge ~n', 'log', () => ({ repo, ref: 'HEAD~999999999' }), 400, 'input.ref'],
+  ['ref: too many steps', 'show', () => ({ repo, ref: `HEAD${'^1'.repeat(21)}` }), 400, 'input.ref'],
+  ['ref: a .lock name', 'tree', () => ({ repo, ref: 'refs/heads/main.lock' }), 400, 'input.ref'],
+  ['ref: a hidden component', 'log', () => ({ repo, ref: 'refs/.hidden' }), 400, 'input.ref'],
+  ['diff from: a reflog entry', 'diff', () => ({ repo, from: 'main@{0}', to: ref }), 400, 'input.from'],
+  [
+    'diff to: a regex search',
+    'diff',
+    // (The costly regex is tried in memory-bound.test.ts, under a memory limit.)
+    () => ({ repo, from: ref, to: 'HEAD^{/Rename}' }),
+    400,
+    'input.to',
+  ],
+  ['ref: ~n past the history', 'show', () => ({ repo, ref: 'main~99999' }), 404, 'input.ref'],
+  ['ref: an abbreviated SHA of nothing', 'show', () => ({ repo, ref: 'abcdef0' }), 404, 'input.ref'],
+  [
+    'pattern: invalid, and naming memory',
+    'grep',
+    () => ({ repo, ref, pattern: '(Out of memory: Memory exhausted', regex: true }),
+    400,
+    'input.pattern',
+  ],
+  ['path: 4096 bytes', 'read', () => ({ repo, ref, path: 'a/'.repeat(2047) + 'bb' }), 404, 'input.path'],
 ];
 
 /**
@@ -169,17 +209,27 @@ const RUN_ONLY = new Set([
   'path: pathspec magic is literal',
   'path: top-level magic is literal',
   'pattern: invalid regex',
+  'path: 4096 bytes',
+  'pattern: invalid, and naming memory',
 ]);
 
 test.each(cases)('%s (%s)', async (label, action, input, status, field) => {
   for (const kind of ['run', 'resolve'] as const) {
     if (kind === 'resolve' && (action === 'repos' || RUN_ONLY.has(label))) continue;
+    const started = Date.now();
     const res = await send(agent, action, { input: input() }, kind);
+    expect(Date.now() - started).toBeLessThan(ANSWER_BOUND_MS);
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toContain('application/problem+json');
     expect(res.body.status).toBe(status);
     if (field) expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
   }
+  // The agent is unharmed: the next request is answered at once; nothing outside was read.
+  const started = Date.now();
+  const next = await send(agent, 'show', { input: { repo, ref } });
+  expect(next.status).toBe(200);
+  expect(Date.now() - started).toBeLessThan(ANSWER_BOUND_MS);
+  expect(outsideReads.read()).toEqual([]);
 });
 
 test('a pattern that looks like an option is searched for literally, never parsed as one', async () => {
@@ -228,6 +278,7 @@ test('the parent\u2019s GIT_* variables do not reach git: outside objects stay u
 
 test('nothing outside the repositories was read and no injection created a file', () => {
   expect(bodies.length).toBeGreaterThan(cases.length);
+  expect(outsideReads.read()).toEqual([]);
   for (const body of bodies) expect(body).not.toContain(fx.canaryText);
   for (const file of injected()) expect(existsSync(file)).toBe(false);
   expect(readdirSync(fx.base).sort()).toEqual(['canary-secret.txt', 'outside-repo', 'repos']);

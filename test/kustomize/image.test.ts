@@ -82,6 +82,13 @@ describe('the Dockerfile', () => {
     expect(runtime).toMatch(/^USER 65532:65532$/m);
   });
 
+  test('the git agent finds git and prlimit, which bounds every git process (it will not start without)', () => {
+    const git = stage('git').text;
+    expect(git).toMatch(/apt-get install -y --no-install-recommends git util-linux/);
+    expect(git).toMatch(/for bin in \/usr\/bin\/git \/usr\/bin\/prlimit; do/);
+    expect(stage('runtime').text).toMatch(/^COPY --from=git \/out\/ \/$/m);
+  });
+
   test('the build context holds exactly what the image copies, and nothing else', () => {
     const patterns = parseDockerignore(readFileSync(path.join(ROOT, '.dockerignore'), 'utf8'));
     const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {

@@ -16,6 +16,16 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** How a service process is started beyond its environment. */
+export interface SpawnOptions {
+  /** Node options before the entry point, e.g. `--max-old-space-size=256` to bound the heap. */
+  nodeArgs?: string[];
+  /** A command the process runs under, e.g. `['prlimit', '--as=3221225472', '--']` to bound its memory. */
+  wrap?: string[];
+  /** How long to wait for `readyMessage` (default 10 s). */
+  readyTimeoutMs?: number;
+}
+
 /**
  * Runs one service entry point (`services/<name>/main.ts`) as its own process, the way production runs
  * it, on a free loopback port; resolves once it logs `readyMessage`.
@@ -24,9 +34,12 @@ export async function spawnService(
   entry: string,
   env: Record<string, string>,
   readyMessage: string,
+  opts: SpawnOptions = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [entry], {
+  const node = [process.execPath, ...(opts.nodeArgs ?? []), entry];
+  const command = opts.wrap ? [...opts.wrap, ...node] : node;
+  const child = spawn(command[0]!, command.slice(1), {
     env: {
       PATH: process.env.PATH,
       HOST: '127.0.0.1',
@@ -58,8 +71,10 @@ export async function spawnService(
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i += 1) {
-    if (child.exitCode !== null) throw new Error(`${entry} exited ${child.exitCode}: ${stderr}`);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 10000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${entry} exited ${child.exitCode ?? child.signalCode}: ${stderr}`);
     if (logs.some((l) => l.msg === readyMessage)) {
       return { child, port, url, logs, lines, exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
     }
