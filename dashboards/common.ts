@@ -26,6 +26,7 @@ import type {
   ValueMapping,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
+import type { Builder } from '@grafana/grafana-foundation-sdk/cog';
 import {
   GraphThresholdsStyleConfigBuilder,
   GraphThresholdsStyleMode,
@@ -105,8 +106,11 @@ const reservedIds = new Set<number>(
   Object.values(alertPanels).flatMap((panels) => Object.values(panels as Record<string, number>)),
 );
 
+/** Hands out the ids of a dashboard's ordinary panels and rows (see panelIds). */
+export type Ids = () => number;
+
 /** Hands out the ids of a dashboard's ordinary panels and rows: 1, 2, 3, ... skipping the catalog's. */
-export function panelIds(): () => number {
+export function panelIds(): Ids {
   let next = 1;
   return () => {
     while (reservedIds.has(next)) next++;
@@ -362,6 +366,23 @@ export function row(id: number, title: string): RowBuilder {
   return new RowBuilder(title).id(id);
 }
 
+/** Any panel builder. */
+export type PanelBuilder = Builder<Panel>;
+
+/** One row of a dashboard and the panels under it, in order. */
+export interface Section {
+  row: RowBuilder;
+  panels: PanelBuilder[];
+}
+
+/**
+ * A row and its panels. Call it as `section(row(id(), 'Title'), panelA(id), panelB(id))`: arguments are
+ * evaluated in order, so the row takes its id before its panels, as they appear on the dashboard.
+ */
+export function section(rowBuilder: RowBuilder, ...panels: PanelBuilder[]): Section {
+  return { row: rowBuilder, panels };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Dashboards
 
@@ -397,10 +418,15 @@ export function isPanel(panel: Panel | RowPanel): panel is Panel {
 }
 
 /**
- * Builds a dashboard and gives each of its alert panels (catalog ids) a link to the runbook of every
- * alert whose `dashboard_url` opens that panel (runbook URLs exactly as the alert rules carry them).
+ * Lays out the sections on the dashboard, builds it, and gives each of its alert panels (catalog ids) a
+ * link to the runbook of every alert whose `dashboard_url` opens that panel (runbook URLs exactly as the
+ * alert rules carry them).
  */
-export function finish(key: DashboardKey, builder: DashboardBuilder): Dashboard {
+export function finish(key: DashboardKey, builder: DashboardBuilder, sections: Section[]): Dashboard {
+  for (const s of sections) {
+    builder.withRow(s.row);
+    for (const panel of s.panels) builder.withPanel(panel);
+  }
   const built = builder.build();
   // The SDK defaults links to the controls menu (Grafana 12), which hides them: keep them in the header.
   for (const link of built.links ?? []) delete link.placement;

@@ -21,9 +21,12 @@ import {
   recorded,
   recordedRequests,
   row,
+  section,
   statPanel,
   timeseriesPanel,
+  type Ids,
   type Query,
+  type Section,
   type Step,
 } from './common.ts';
 
@@ -88,155 +91,183 @@ const budgetSteps: Step[] = [
   { value: 0.25, color: 'green' },
 ];
 
+const availability = SLO.availability.objective;
+const latency = SLO.latency.objective;
+
 export function sloDashboard(): Dashboard {
   const id = panelIds();
-  const availability = SLO.availability.objective;
-  const latency = SLO.latency.objective;
-  const builder = newDashboard(
+  const board = newDashboard(
     'slo',
     `Orchestrator SLOs over ${SLO_PERIOD}: availability ${availability * 100}% of client requests not 5xx, latency ${latency * 100}% within ${le}s; error budgets and burn rates.`,
-  )
-    .time({ from: 'now-7d', to: 'now' })
+  ).time({ from: 'now-7d', to: 'now' });
+  return finish('slo', board, [objectives(id), availabilitySection(id), latencySection(id)]);
+}
 
-    .withRow(row(id(), `Objectives over the last ${SLO_PERIOD}`))
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: `Availability (objective ${availability * 100}%)`,
-        description: `Share of client requests over the last ${SLO_PERIOD} not answered with a 5xx.`,
-        unit: 'percentunit',
-        decimals: 3,
-        queries: [instant(q(`1 - ${errors30d}\n  / ${requests30d}`, 'availability'))],
-        thresholds: below(availability),
-      }),
-    )
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: 'Availability error budget remaining',
-        description: `1 - (5xx share over ${SLO_PERIOD}) / (1 - objective): 100% untouched, 0 spent, negative overspent.`,
-        unit: 'percentunit',
-        decimals: 1,
-        queries: [
-          instant(
-            q(
-              `1 - (${errors30d}\n  / ${requests30d}) / ${Number((1 - availability).toPrecision(12))}`,
-              'remaining',
-            ),
-          ),
-        ],
-        thresholds: budgetSteps,
-      }),
-    )
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: `Latency: within ${le}s (objective ${latency * 100}%)`,
-        description: `Share of client requests over the last ${SLO_PERIOD} answered within ${le}s.`,
-        unit: 'percentunit',
-        decimals: 3,
-        queries: [instant(q(`${fast30d}\n  / ${timed30d}`, 'within bound'))],
-        thresholds: below(latency),
-      }),
-    )
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: 'Latency error budget remaining',
-        unit: 'percentunit',
-        decimals: 1,
-        queries: [
-          instant(
-            q(
-              `1 - (1 - ${fast30d}\n  / ${timed30d}) / ${Number((1 - latency).toPrecision(12))}`,
-              'remaining',
-            ),
-          ),
-        ],
-        thresholds: budgetSteps,
-      }),
-    )
+// ---------------------------------------------------------------------------------------------------
+// Objectives over the period
 
-    .withRow(row(id(), 'Availability'))
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Availability SLI',
-        unit: 'percentunit',
-        width: 8,
-        queries: [
-          q(`1 - ${recorded('availability_errors', shortWindow)}{${job}}`, shortWindow),
-          q(`1 - ${recorded('availability_errors', longWindow)}{${job}}`, longWindow),
-        ],
-        thresholds: below(availability),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: ids.availabilityBurnRate,
-        title: 'Availability burn rate',
-        description:
-          'Error ratio over each alert window divided by the error budget (1 - objective). An alert fires when both windows of a pair exceed its factor.',
-        unit: 'suffix:x',
-        width: 16,
-        min: 0,
-        queries: burnQueries('availability_errors', availability),
-        thresholds: burnSteps(),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Client requests',
-        unit: 'reqps',
-        width: 24,
-        height: 6,
-        queries: [q(`${recordedRequests(shortWindow)}{${job}}`, `requests (${shortWindow})`)],
-      }),
-    )
+function objectives(id: Ids): Section {
+  return section(
+    row(id(), `Objectives over the last ${SLO_PERIOD}`),
+    availabilityOverPeriod(id),
+    availabilityBudget(id),
+    latencyOverPeriod(id),
+    latencyBudget(id),
+  );
+}
 
-    .withRow(row(id(), 'Latency'))
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: `Latency SLI: share within ${le}s`,
-        unit: 'percentunit',
-        width: 8,
-        queries: [
-          q(`1 - ${recorded('latency_errors', shortWindow)}{${job}}`, shortWindow),
-          q(`1 - ${recorded('latency_errors', longWindow)}{${job}}`, longWindow),
-        ],
-        thresholds: below(latency),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: ids.latencyBurnRate,
-        title: 'Latency burn rate',
-        description: `Share of requests slower than ${le}s over each alert window divided by the error budget (1 - objective).`,
-        unit: 'suffix:x',
-        width: 16,
-        min: 0,
-        queries: burnQueries('latency_errors', latency),
-        thresholds: burnSteps(),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: `Latency p99 against the ${le}s bound`,
-        unit: 's',
-        width: 24,
-        height: 6,
-        queries: [
-          q(quantile(0.99, 'orchestrator_http_request_duration_seconds', client, []), 'p99'),
-          q(quantile(0.95, 'orchestrator_http_request_duration_seconds', client, []), 'p95'),
-        ],
-        thresholds: [
-          { value: null, color: 'green' },
-          { value: SLO.latency.thresholdSeconds, color: 'red' },
-        ],
-      }),
-    );
-  return finish('slo', builder);
+function availabilityOverPeriod(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: `Availability (objective ${availability * 100}%)`,
+    description: `Share of client requests over the last ${SLO_PERIOD} not answered with a 5xx.`,
+    unit: 'percentunit',
+    decimals: 3,
+    queries: [instant(q(`1 - ${errors30d}\n  / ${requests30d}`, 'availability'))],
+    thresholds: below(availability),
+  });
+}
+
+function availabilityBudget(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: 'Availability error budget remaining',
+    description: `1 - (5xx share over ${SLO_PERIOD}) / (1 - objective): 100% untouched, 0 spent, negative overspent.`,
+    unit: 'percentunit',
+    decimals: 1,
+    queries: [
+      instant(
+        q(
+          `1 - (${errors30d}\n  / ${requests30d}) / ${Number((1 - availability).toPrecision(12))}`,
+          'remaining',
+        ),
+      ),
+    ],
+    thresholds: budgetSteps,
+  });
+}
+
+function latencyOverPeriod(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: `Latency: within ${le}s (objective ${latency * 100}%)`,
+    description: `Share of client requests over the last ${SLO_PERIOD} answered within ${le}s.`,
+    unit: 'percentunit',
+    decimals: 3,
+    queries: [instant(q(`${fast30d}\n  / ${timed30d}`, 'within bound'))],
+    thresholds: below(latency),
+  });
+}
+
+function latencyBudget(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: 'Latency error budget remaining',
+    unit: 'percentunit',
+    decimals: 1,
+    queries: [
+      instant(
+        q(`1 - (1 - ${fast30d}\n  / ${timed30d}) / ${Number((1 - latency).toPrecision(12))}`, 'remaining'),
+      ),
+    ],
+    thresholds: budgetSteps,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Availability
+
+function availabilitySection(id: Ids): Section {
+  return section(row(id(), 'Availability'), availabilitySli(id), availabilityBurnRate(), clientRequests(id));
+}
+
+function availabilitySli(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Availability SLI',
+    unit: 'percentunit',
+    width: 8,
+    queries: [
+      q(`1 - ${recorded('availability_errors', shortWindow)}{${job}}`, shortWindow),
+      q(`1 - ${recorded('availability_errors', longWindow)}{${job}}`, longWindow),
+    ],
+    thresholds: below(availability),
+  });
+}
+
+function availabilityBurnRate() {
+  return timeseriesPanel({
+    id: ids.availabilityBurnRate,
+    title: 'Availability burn rate',
+    description:
+      'Error ratio over each alert window divided by the error budget (1 - objective). An alert fires when both windows of a pair exceed its factor.',
+    unit: 'suffix:x',
+    width: 16,
+    min: 0,
+    queries: burnQueries('availability_errors', availability),
+    thresholds: burnSteps(),
+  });
+}
+
+function clientRequests(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Client requests',
+    unit: 'reqps',
+    width: 24,
+    height: 6,
+    queries: [q(`${recordedRequests(shortWindow)}{${job}}`, `requests (${shortWindow})`)],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Latency
+
+function latencySection(id: Ids): Section {
+  return section(row(id(), 'Latency'), latencySli(id), latencyBurnRate(), latencyQuantiles(id));
+}
+
+function latencySli(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: `Latency SLI: share within ${le}s`,
+    unit: 'percentunit',
+    width: 8,
+    queries: [
+      q(`1 - ${recorded('latency_errors', shortWindow)}{${job}}`, shortWindow),
+      q(`1 - ${recorded('latency_errors', longWindow)}{${job}}`, longWindow),
+    ],
+    thresholds: below(latency),
+  });
+}
+
+function latencyBurnRate() {
+  return timeseriesPanel({
+    id: ids.latencyBurnRate,
+    title: 'Latency burn rate',
+    description: `Share of requests slower than ${le}s over each alert window divided by the error budget (1 - objective).`,
+    unit: 'suffix:x',
+    width: 16,
+    min: 0,
+    queries: burnQueries('latency_errors', latency),
+    thresholds: burnSteps(),
+  });
+}
+
+function latencyQuantiles(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: `Latency p99 against the ${le}s bound`,
+    unit: 's',
+    width: 24,
+    height: 6,
+    queries: [
+      q(quantile(0.99, 'orchestrator_http_request_duration_seconds', client, []), 'p99'),
+      q(quantile(0.95, 'orchestrator_http_request_duration_seconds', client, []), 'p95'),
+    ],
+    thresholds: [
+      { value: null, color: 'green' },
+      { value: SLO.latency.thresholdSeconds, color: 'red' },
+    ],
+  });
 }
