@@ -1,4 +1,5 @@
 import type { Case, CaseFile } from '../types.ts';
+import { inOtherNamespace } from './namespaces.ts';
 
 const GiB = 1024 ** 3;
 
@@ -48,6 +49,24 @@ export function resourceCases(): CaseFile {
         name: '85% of the CPU limit for 7m',
         alert: cpuAlert,
         series: { [cpu]: `0+${perMinute(0.85)}x15`, [cpuLimit]: `${t.cpuLimit}x15` },
+        at: '12m',
+        fires: [
+          {
+            labels: t.labels,
+            description: `${t.who} used 85% of its CPU limit over the last 5m (threshold 80%).`,
+          },
+        ],
+      },
+      {
+        // Pod names repeat across namespaces (redis-0, a Deployment's same template hash): the join
+        // must stay within one installation.
+        name: '85% here, 10% in another namespace on a pod of the same name',
+        alert: cpuAlert,
+        series: {
+          [cpu]: `0+${perMinute(0.85)}x15`,
+          [cpuLimit]: `${t.cpuLimit}x15`,
+          ...inOtherNamespace({ [cpu]: `0+${perMinute(0.1)}x15`, [cpuLimit]: `${t.cpuLimit}x15` }),
+        },
         at: '12m',
         fires: [
           {

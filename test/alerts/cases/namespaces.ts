@@ -1,0 +1,12 @@
+/** The same series in another installation of the bundle: its own namespace, the same cluster. */
+export const OTHER_NAMESPACE = 'phoenix-staging';
+
+/** `metric{labels}` with `namespace="phoenix-staging"`: one more installation beside the default one. */
+export function inOtherNamespace(series: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(series).map(([selector, values]) => [
+      selector.replace(/\}$/, `, namespace="${OTHER_NAMESPACE}"}`),
+      values,
+    ]),
+  );
+}
