@@ -73,6 +73,11 @@ const configSchema = z.object({
     for: duration,
     severity,
   }),
+  /**
+   * A Node.js process runs its JavaScript on one event loop: it saturates near one core, long before a
+   * 2-core CPU limit. Utilisation is the share of time the loop is busy (performance.eventLoopUtilization).
+   */
+  eventLoop: z.object({ utilisation: ratio, window: duration, for: duration, severity }),
   errorRate: z.object({ threshold: ratio, window: duration, for: duration, severity }),
   cacheHitRatio: z.object({ threshold: ratio, window: duration, for: duration, severity }),
   agentHealth: z.object({ for: duration, severity }),
@@ -201,6 +206,7 @@ export const config: AlertsConfig = configSchema.parse({
     },
   ],
   resources: { threshold: 0.8, cpuRateWindow: '5m', for: '5m', severity: 'warning' },
+  eventLoop: { utilisation: 0.9, window: '5m', for: '5m', severity: 'warning' },
   errorRate: { threshold: 0.01, window: '5m', for: '5m', severity: 'critical' },
   cacheHitRatio: { threshold: 0.5, window: '5m', for: '15m', severity: 'warning' },
   agentHealth: { for: '10m', severity: 'warning' },

@@ -18,6 +18,7 @@ import {
   section,
   stateTimelinePanel,
   statPanel,
+  tablePanel,
   timeseriesPanel,
   below,
   type Ids,
@@ -76,7 +77,14 @@ const memoryOfLimit = (filter: string) =>
 // All pools
 
 function allPools(id: Ids): Section {
-  return section(row(id(), 'All pools'), healthyInstances(), agentCpuOfLimit(), agentMemoryOfLimit());
+  return section(
+    row(id(), 'All pools'),
+    healthyInstances(),
+    agentCpuOfLimit(),
+    agentMemoryOfLimit(),
+    agentEventLoop(),
+    versions(id),
+  );
 }
 
 function healthyInstances() {
@@ -119,6 +127,36 @@ function agentMemoryOfLimit() {
     min: 0,
     queries: [q(memoryOfLimit('pool=~".+"'), '{{pool}} {{instance}}')],
     thresholds: above(THRESHOLDS.resourceOfLimit),
+  });
+}
+
+function agentEventLoop() {
+  return timeseriesPanel({
+    id: ids.agentEventLoop,
+    title: 'Agent event loop: utilisation and lag',
+    description:
+      'Share of the time each agent\u2019s event loop was busy (it saturates near one core, before the CPU limit); the line is the alert threshold. Right axis: p99 of how late the loop ran what was due.',
+    unit: 'percentunit',
+    width: 12,
+    min: 0,
+    queries: [
+      q(rate('agent_event_loop_active_seconds_total{pool=~".+"}'), '{{pool}} {{instance}} busy'),
+      q('agent_nodejs_eventloop_lag_p99_seconds{pool=~".+"}', '{{pool}} {{instance}} lag p99', 's'),
+    ],
+    thresholds: above(THRESHOLDS.eventLoopUtilisation),
+  });
+}
+
+function versions(id: Ids) {
+  return tablePanel({
+    id: id(),
+    title: 'Versions per instance',
+    description:
+      'The build each agent instance runs (agent_build_info): package version, git commit, Node.js.',
+    unit: 'none',
+    width: 12,
+    queries: [q('max by (pool, instance, version, commit, node_version) (agent_build_info)')],
+    hide: ['Value'],
   });
 }
 

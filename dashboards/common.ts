@@ -77,6 +77,8 @@ export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasourc
 export const THRESHOLDS = {
   /** CPU and memory above 80% of the instance's limit. */
   resourceOfLimit: alerts.resources.threshold,
+  /** An event loop busy more than 90% of the time. */
+  eventLoopUtilisation: alerts.eventLoop.utilisation,
   /** More than 1% of requests failing. */
   errorRatio: alerts.errorRate.threshold,
   /** Cache hit ratio below 50%. */

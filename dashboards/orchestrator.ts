@@ -22,6 +22,7 @@ import {
   section,
   stateTimelinePanel,
   statPanel,
+  tablePanel,
   timeseriesPanel,
   valueText,
   type Ids,
@@ -76,7 +77,20 @@ function instances(id: Ids): Section {
     openConnections(id),
     refusedConnections(id),
     cpuAndMemoryOfLimit(id),
+    versions(id),
   );
+}
+
+function versions(id: Ids) {
+  return tablePanel({
+    id: id(),
+    title: 'Versions per instance',
+    description:
+      'The build each instance runs (orchestrator_build_info): package version, git commit, Node.js. A rollout shows two commits side by side.',
+    unit: 'none',
+    queries: [q(`max by (instance, version, commit, node_version) (orchestrator_build_info{${inst}})`)],
+    hide: ['Value'],
+  });
 }
 
 function ready(id: Ids) {

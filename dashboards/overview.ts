@@ -260,6 +260,7 @@ function resourcesAndConnections(id: Ids): Section {
     orchestratorMemoryOfLimit(),
     agentResourcesOfLimit(id),
     openConnections(id),
+    orchestratorEventLoop(),
   );
 }
 
@@ -315,6 +316,23 @@ function agentResourcesOfLimit(id: Ids) {
       ),
     ],
     thresholds: above(THRESHOLDS.resourceOfLimit),
+  });
+}
+
+function orchestratorEventLoop() {
+  return timeseriesPanel({
+    id: ids.orchestratorEventLoop,
+    title: 'Orchestrator event loop: utilisation and lag',
+    description:
+      'Share of the time each event loop was busy (a Node.js process saturates its one loop near one core, before its CPU limit); the line is the alert threshold. Right axis: p99 of how late the loop ran what was due.',
+    unit: 'percentunit',
+    width: 24,
+    min: 0,
+    queries: [
+      q(rate('orchestrator_event_loop_active_seconds_total{instance=~"$instance"}'), '{{instance}} busy'),
+      q('orchestrator_nodejs_eventloop_lag_p99_seconds{instance=~"$instance"}', '{{instance}} lag p99', 's'),
+    ],
+    thresholds: above(THRESHOLDS.eventLoopUtilisation),
   });
 }
 

@@ -29,6 +29,7 @@ export const alertPanels = {
     orchestratorCpuOfLimit: 105,
     orchestratorMemoryOfLimit: 106,
     queueLength: 107,
+    orchestratorEventLoop: 108,
   },
   orchestrator: {
     breakerState: 201,
@@ -39,6 +40,7 @@ export const alertPanels = {
     agentCpuOfLimit: 301,
     agentMemoryOfLimit: 302,
     poolHealthyInstances: 303,
+    agentEventLoop: 304,
   },
   redis: {
     replicationLag: 401,

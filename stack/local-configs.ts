@@ -199,6 +199,15 @@ function writeServicesProxy(l: Layout): void {
   writeFileSync(confFile(l, 'services-proxy.cfg'), text);
 }
 
+/** The commit the services run from, for their `*_build_info` (as the image's GIT_COMMIT build argument). */
+export function checkoutCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** The namespace label the Prometheus Operator gives every target: the alerts and dashboards select by it. */
 const targetLabels = (pod: string) => ({ namespace: NAMESPACE, pod });
 

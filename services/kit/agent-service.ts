@@ -130,7 +130,8 @@ export function createAgentService<P extends AgentParts>(opts: {
     parts = opts.build({ registry, log: service.log, redis });
     for (const action of parts.actions) {
       if (!ACTION_NAME.test(action.name)) throw new Error(`bad action name ${action.name}`);
-      if (action.version_from && !parts.sources) throw new Error(`${action.name}: version_from needs sources`);
+      if (action.version_from && !parts.sources)
+        throw new Error(`${action.name}: version_from needs sources`);
       actions.set(action.name, action);
     }
   } catch (err) {

@@ -6,6 +6,7 @@ import { toYaml } from '../../alerts/yaml.ts';
 import { FILES } from '../../platform/files.ts';
 import { agentCases } from './cases/agents.ts';
 import { drillCases } from './cases/drill.ts';
+import { eventLoopCases } from './cases/event-loop.ts';
 import { loadBalancerCases } from './cases/load-balancer.ts';
 import { orchestratorCases } from './cases/orchestrator.ts';
 import { redisCases } from './cases/redis.ts';
@@ -50,6 +51,7 @@ export function caseFiles(config: AlertsConfig): CaseFile[] {
   return [
     targetCases(config),
     resourceCases(),
+    eventLoopCases(),
     orchestratorCases(),
     agentCases(),
     redisCases(),

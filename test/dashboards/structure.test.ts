@@ -123,6 +123,9 @@ test('alert panels draw the alert thresholds', () => {
   expect(steps('overview', alertPanels.overview.orchestratorMemoryOfLimit)).toContain(resources.threshold);
   expect(steps('agents', alertPanels.agents.agentCpuOfLimit)).toContain(resources.threshold);
   expect(steps('agents', alertPanels.agents.agentMemoryOfLimit)).toContain(resources.threshold);
+  const { eventLoop } = alertsConfig;
+  expect(steps('overview', alertPanels.overview.orchestratorEventLoop)).toContain(eventLoop.utilisation);
+  expect(steps('agents', alertPanels.agents.agentEventLoop)).toContain(eventLoop.utilisation);
   expect(steps('redis', alertPanels.redis.replicationLag)).toContain(redisReplicationLag.thresholdSeconds);
   for (const w of alertsConfig.slo.burnRates.fast.windows) {
     expect(steps('slo', alertPanels.slo.availabilityBurnRate)).toContain(w.factor);
