@@ -5,16 +5,20 @@
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import {
+  AGENT_JOBS,
+  JOBS,
   THRESHOLDS,
   above,
   alertPanels,
   finish,
+  labelVariable,
   newDashboard,
   panelIds,
   q,
   quantile,
   rate,
   row,
+  scope,
   section,
   stateTimelinePanel,
   statPanel,
@@ -26,7 +30,7 @@ import {
   type Section,
 } from './common.ts';
 import type { AgentPool, PoolFacts } from '../platform/pools.ts';
-import { POOL_LIST } from '../platform/pools.ts';
+import { POOL_LIST, POOLS as POOLS_BY_NAME } from '../platform/pools.ts';
 import { BREAKER_STATES } from './orchestrator.ts';
 
 const ids = alertPanels.agents;
@@ -64,14 +68,21 @@ export function agentsDashboard(): Dashboard {
   const board = newDashboard(
     'agents',
     'Agent pools: health, resources and actions per pool; the git and Obsidian agents\u2019 own work; the LLM router\u2019s providers.',
-  );
+  ).withVariable(labelVariable('pool', 'Agent pool', `agent_ready{${scope(...AGENT_JOBS)}}`));
   return finish('agents', board, [allPools(id), ...POOLS.map((p) => poolSection(id, p))]);
 }
 
+/** The orchestrators' shared view of the pools, the chosen pools' agents, and each pool's own job. */
+const orch = scope(JOBS.orchestrator);
+const chosen = `${scope(...AGENT_JOBS)}, pool=~"$pool"`;
+const git = scope(POOLS_BY_NAME.git.job);
+const llm = scope(POOLS_BY_NAME.llm.job);
+const obsidian = scope(POOLS_BY_NAME.obsidian.job);
+
 const cpuOfLimit = (filter: string) =>
-  `${rate(`agent_process_cpu_seconds_total{${filter}}`)}\n  / (agent_cpu_limit_cores > 0)`;
+  `${rate(`agent_process_cpu_seconds_total{${filter}}`)}\n  / (agent_cpu_limit_cores{${filter}} > 0)`;
 const memoryOfLimit = (filter: string) =>
-  `agent_process_resident_memory_bytes{${filter}}\n  / (agent_memory_limit_bytes > 0)`;
+  `agent_process_resident_memory_bytes{${filter}}\n  / (agent_memory_limit_bytes{${filter}} > 0)`;
 
 // ---------------------------------------------------------------------------------------------------
 // All pools
@@ -97,9 +108,12 @@ function healthyInstances() {
     min: 0,
     decimals: 0,
     queries: [
-      q('max by (pool) (orchestrator_agent_pool_healthy_instances)', '{{pool}} healthy'),
-      q('max by (pool) (orchestrator_agent_pool_instances)', '{{pool}} instances'),
-      q('min by (pool) (orchestrator_agent_pool_up)', '{{pool}} up'),
+      q(
+        `max by (pool) (orchestrator_agent_pool_healthy_instances{${orch}, pool=~"$pool"})`,
+        '{{pool}} healthy',
+      ),
+      q(`max by (pool) (orchestrator_agent_pool_instances{${orch}, pool=~"$pool"})`, '{{pool}} instances'),
+      q(`min by (pool) (orchestrator_agent_pool_up{${orch}, pool=~"$pool"})`, '{{pool}} up'),
     ],
     thresholds: below(1),
     thresholdLines: false,
@@ -113,7 +127,7 @@ function agentCpuOfLimit() {
     unit: 'percentunit',
     width: 8,
     min: 0,
-    queries: [q(cpuOfLimit('pool=~".+"'), '{{pool}} {{instance}}')],
+    queries: [q(cpuOfLimit(chosen), '{{pool}} {{instance}}')],
     thresholds: above(THRESHOLDS.resourceOfLimit),
   });
 }
@@ -125,7 +139,7 @@ function agentMemoryOfLimit() {
     unit: 'percentunit',
     width: 8,
     min: 0,
-    queries: [q(memoryOfLimit('pool=~".+"'), '{{pool}} {{instance}}')],
+    queries: [q(memoryOfLimit(chosen), '{{pool}} {{instance}}')],
     thresholds: above(THRESHOLDS.resourceOfLimit),
   });
 }
@@ -140,8 +154,8 @@ function agentEventLoop() {
     width: 12,
     min: 0,
     queries: [
-      q(rate('agent_event_loop_active_seconds_total{pool=~".+"}'), '{{pool}} {{instance}} busy'),
-      q('agent_nodejs_eventloop_lag_p99_seconds{pool=~".+"}', '{{pool}} {{instance}} lag p99', 's'),
+      q(rate(`agent_event_loop_active_seconds_total{${chosen}}`), '{{pool}} {{instance}} busy'),
+      q(`agent_nodejs_eventloop_lag_p99_seconds{${chosen}}`, '{{pool}} {{instance}} lag p99', 's'),
     ],
     thresholds: above(THRESHOLDS.eventLoopUtilisation),
   });
@@ -152,10 +166,10 @@ function versions(id: Ids) {
     id: id(),
     title: 'Versions per instance',
     description:
-      'The build each agent instance runs (agent_build_info): package version, git commit, Node.js.',
+      'The build each agent instance runs (agent_build_info{${chosen}}): package version, git commit, Node.js.',
     unit: 'none',
     width: 12,
-    queries: [q('max by (pool, instance, version, commit, node_version) (agent_build_info)')],
+    queries: [q(`max by (pool, instance, version, commit, node_version) (agent_build_info{${chosen}})`)],
     hide: ['Value'],
   });
 }
@@ -164,11 +178,13 @@ function versions(id: Ids) {
 // One row per pool
 
 function poolSection(id: Ids, facts: PoolFacts): Section {
-  const p = `pool="${facts.pool}"`;
+  /** The pool's own series, and the orchestrators' view of it. */
+  const p = `${scope(facts.job)}, pool="${facts.pool}"`;
+  const seen = `${orch}, pool="${facts.pool}"`;
   const t = (name: keyof typeof POOL_PANELS) => `${facts.label}: ${POOL_PANELS[name]}`;
   return section(
     row(id(), facts.title),
-    poolInstances(id, p, t('instances')),
+    poolInstances(id, p, seen, t('instances')),
     taskRate(id, p, t('taskRate')),
     actionLatency(id, p, t('latency')),
     actionErrors(id, p, t('errors')),
@@ -178,7 +194,7 @@ function poolSection(id: Ids, facts: PoolFacts): Section {
   );
 }
 
-function poolInstances(id: Ids, p: string, title: string) {
+function poolInstances(id: Ids, p: string, seen: string, title: string) {
   return statPanel({
     id: id(),
     title,
@@ -188,8 +204,8 @@ function poolInstances(id: Ids, p: string, title: string) {
     width: 4,
     height: 8,
     queries: [
-      q(`max(orchestrator_agent_pool_healthy_instances{${p}})`, 'healthy'),
-      q(`max(orchestrator_agent_pool_instances{${p}})`, 'instances'),
+      q(`max(orchestrator_agent_pool_healthy_instances{${seen}})`, 'healthy'),
+      q(`max(orchestrator_agent_pool_instances{${seen}})`, 'instances'),
       q(`sum(agent_ready{${p}})`, 'ready (scraped)'),
     ],
     thresholds: below(1),
@@ -272,7 +288,7 @@ function gitCommands(id: Ids) {
     unit: 'ops',
     width: 8,
     queries: [
-      q(`sum by (command, outcome) (${rate('agent_git_commands_total')})`, '{{command}} {{outcome}}'),
+      q(`sum by (command, outcome) (${rate(`agent_git_commands_total{${git}}`)})`, '{{command}} {{outcome}}'),
     ],
   });
 }
@@ -283,7 +299,7 @@ function gitCommandLatency(id: Ids) {
     title: 'git command latency p95',
     unit: 's',
     width: 8,
-    queries: [q(quantile(0.95, 'agent_git_command_duration_seconds', '', ['command']), '{{command}}')],
+    queries: [q(quantile(0.95, 'agent_git_command_duration_seconds', git, ['command']), '{{command}}')],
   });
 }
 
@@ -295,9 +311,9 @@ function gitProcesses(id: Ids) {
     width: 8,
     min: 0,
     queries: [
-      q('sum by (instance) (agent_git_commands_in_flight)', '{{instance}} running'),
+      q(`sum by (instance) (agent_git_commands_in_flight{${git}})`, '{{instance}} running'),
       q(
-        `sum by (command) (increase(agent_git_output_truncations_total[$__rate_interval]))`,
+        `sum by (command) (increase(agent_git_output_truncations_total{${git}}[$__rate_interval]))`,
         'truncated {{command}}',
       ),
     ],
@@ -315,9 +331,9 @@ function vaultNotes(id: Ids) {
     width: 8,
     min: 0,
     queries: [
-      q('max by (instance) (agent_obsidian_notes)', '{{instance}} notes'),
+      q(`max by (instance) (agent_obsidian_notes{${obsidian}})`, '{{instance}} notes'),
       q(
-        `sum by (kind) (increase(agent_obsidian_index_rebuilds_total[$__rate_interval]))`,
+        `sum by (kind) (increase(agent_obsidian_index_rebuilds_total{${obsidian}}[$__rate_interval]))`,
         'rebuilds {{kind}}',
       ),
     ],
@@ -331,9 +347,9 @@ function vaultWrites(id: Ids) {
     unit: 'ops',
     width: 8,
     queries: [
-      q(`sum by (action) (${rate('agent_obsidian_writes_total')})`, '{{action}}'),
-      q(`sum(${rate('agent_obsidian_write_conflicts_total')})`, 'conflicts (409)'),
-      q(`sum(${rate('agent_obsidian_path_escapes_total')})`, 'path escapes refused'),
+      q(`sum by (action) (${rate(`agent_obsidian_writes_total{${obsidian}}`)})`, '{{action}}'),
+      q(`sum(${rate(`agent_obsidian_write_conflicts_total{${obsidian}}`)})`, 'conflicts (409)'),
+      q(`sum(${rate(`agent_obsidian_path_escapes_total{${obsidian}}`)})`, 'path escapes refused'),
     ],
   });
 }
@@ -345,7 +361,7 @@ function vaultScanDuration(id: Ids) {
     unit: 's',
     width: 8,
     queries: [
-      q(quantile(0.95, 'agent_obsidian_vault_scan_duration_seconds', '', ['instance']), '{{instance}}'),
+      q(quantile(0.95, 'agent_obsidian_vault_scan_duration_seconds', obsidian, ['instance']), '{{instance}}'),
     ],
   });
 }
@@ -361,7 +377,7 @@ function providerRequests(id: Ids) {
     width: 8,
     queries: [
       q(
-        `sum by (provider, outcome) (${rate('agent_llm_provider_requests_total')})`,
+        `sum by (provider, outcome) (${rate(`agent_llm_provider_requests_total{${llm}}`)})`,
         '{{provider}} {{outcome}}',
       ),
     ],
@@ -369,7 +385,7 @@ function providerRequests(id: Ids) {
 }
 
 function providerLatency(id: Ids) {
-  const success = 'outcome="success"';
+  const success = `${llm}, outcome="success"`;
   return timeseriesPanel({
     id: id(),
     title: 'Provider latency p50 / p95',
@@ -397,7 +413,7 @@ function providerBreakerState(id: Ids) {
     height: 8,
     queries: [
       q(
-        'max by (provider) (agent_llm_provider_breaker_state{state="open"}) * 2\n  + max by (provider) (agent_llm_provider_breaker_state{state="half_open"})',
+        `max by (provider) (agent_llm_provider_breaker_state{${llm}, state="open"}) * 2\n  + max by (provider) (agent_llm_provider_breaker_state{${llm}, state="half_open"})`,
         '{{provider}}',
       ),
     ],
@@ -412,7 +428,9 @@ function providerRetries(id: Ids) {
     title: 'Retries per provider and reason',
     unit: 'ops',
     width: 8,
-    queries: [q(`sum by (provider, reason) (${rate('agent_llm_retries_total')})`, '{{provider}} {{reason}}')],
+    queries: [
+      q(`sum by (provider, reason) (${rate(`agent_llm_retries_total{${llm}}`)})`, '{{provider}} {{reason}}'),
+    ],
   });
 }
 
@@ -422,7 +440,7 @@ function providerFallbacks(id: Ids) {
     title: 'Fallbacks between providers',
     unit: 'ops',
     width: 8,
-    queries: [q(`sum by (from, to) (${rate('agent_llm_fallbacks_total')})`, '{{from}} -> {{to}}')],
+    queries: [q(`sum by (from, to) (${rate(`agent_llm_fallbacks_total{${llm}}`)})`, '{{from}} -> {{to}}')],
   });
 }
 
@@ -433,8 +451,11 @@ function providerTokens(id: Ids) {
     unit: 'suffix: tokens/s',
     width: 8,
     queries: [
-      q(`sum by (provider) (${rate('agent_llm_prompt_tokens_total')})`, '{{provider}} prompt'),
-      q(`sum by (provider) (${rate('agent_llm_completion_tokens_total')})`, '{{provider}} completion'),
+      q(`sum by (provider) (${rate(`agent_llm_prompt_tokens_total{${llm}}`)})`, '{{provider}} prompt'),
+      q(
+        `sum by (provider) (${rate(`agent_llm_completion_tokens_total{${llm}}`)})`,
+        '{{provider}} completion',
+      ),
     ],
   });
 }
@@ -446,7 +467,10 @@ function chatOutcomes(id: Ids) {
     unit: 'reqps',
     width: 24,
     queries: [
-      q(`sum by (model, outcome) (${rate('agent_llm_chat_requests_total')})`, '{{model}} {{outcome}}'),
+      q(
+        `sum by (model, outcome) (${rate(`agent_llm_chat_requests_total{${llm}}`)})`,
+        '{{model}} {{outcome}}',
+      ),
     ],
   });
 }

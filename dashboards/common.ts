@@ -52,16 +52,26 @@ import { MAX_CONNECTIONS } from '../platform/limits.ts';
 import { runbookLinksByPanel } from './rules.ts';
 import { config as alerts } from '../alerts/config.ts';
 import { parseDuration } from '../alerts/duration.ts';
-import { recordName, requestsRecordName } from '../alerts/rules/slo.ts';
+import {
+  periodSampleWindow,
+  rateRecordName,
+  recordName,
+  requestsRecordName,
+  type RecordedRate,
+} from '../alerts/rules/slo.ts';
 
 export { alertPanels, dashboards };
 
 /** The alerts' configuration (thresholds, windows, objectives, jobs): read, never changed, here. */
 export { alerts };
 
-/** Names of the alerts' recording rules (`job:orchestrator_<ratio>:ratio_rate<window>`). */
+/** Names of the alerts' recording rules (`namespace_job:orchestrator_<ratio>:ratio_rate<window>`). */
 export const recorded = recordName;
 export const recordedRequests = requestsRecordName;
+/** The recorded rates (`namespace_job:orchestrator_<what>:rate<window>`) and the window the SLO period sums. */
+export const recordedRate = rateRecordName;
+export const SLO_SAMPLE_WINDOW = periodSampleWindow(alerts);
+export type { RecordedRate };
 export type { DashboardKey };
 
 /** Every dashboard carries this tag; the links block lists the dashboards that have it. */
@@ -101,6 +111,27 @@ export const JOBS = alerts.jobs;
 export const API_ROUTES = `route!~"${alerts.nonClientRoutes}"`;
 
 // ---------------------------------------------------------------------------------------------------
+// Scope: every query reads one installation of the bundle, and names its job
+
+/** Every job of the bundle (the namespaces offered are those where one of them runs). */
+const BUNDLE_JOBS = Object.values(JOBS);
+
+/**
+ * The chosen installation: the `cluster` and `namespace` variables. A Prometheus whose series have no
+ * cluster label offers none, and "All" (`.*`) also matches a missing label.
+ */
+export const INSTALLATION = `${alerts.clusterLabel}=~"$cluster", namespace=~"$namespace"`;
+
+/** `job="<job>"` (or `job=~"a|b"`) of the bundle in the chosen installation: how every selector starts. */
+export function scope(...jobs: string[]): string {
+  const job = jobs.length === 1 ? `job="${jobs[0]}"` : `job=~"${jobs.join('|')}"`;
+  return `${job}, ${INSTALLATION}`;
+}
+
+/** The three agent pools' jobs. */
+export const AGENT_JOBS = [JOBS.gitAgent, JOBS.llmRouter, JOBS.obsidianAgent];
+
+// ---------------------------------------------------------------------------------------------------
 // Panel ids
 
 /** Every id the catalog fixes, on any dashboard: ordinary panels never take one of them. */
@@ -127,20 +158,45 @@ export function datasourceVariable(): DatasourceVariableBuilder {
   return new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
 }
 
-/** A multi-value variable over one label's values (`label_values(<series>, <label>)`), "All" = `.*`. */
-export function labelVariable(name: string, label: string, series: string): QueryVariableBuilder {
-  const query = `label_values(${series}, ${name})`;
+function queryVariable(name: string, label: string, query: string): QueryVariableBuilder {
   return new QueryVariableBuilder(name)
     .label(label)
     .datasource(DATASOURCE)
     .query(query)
     .definition(query)
     .refresh(VariableRefresh.OnTimeRangeChanged)
-    .sort(VariableSort.AlphabeticalAsc)
+    .sort(VariableSort.AlphabeticalAsc);
+}
+
+/**
+ * A multi-value variable over one label's values (`label_values(<series>, <label>)`), "All" = `.*`.
+ * `series` is a scoped selector (`orchestrator_ready{${scope(JOBS.orchestrator)}}`).
+ */
+export function labelVariable(name: string, label: string, series: string): QueryVariableBuilder {
+  return queryVariable(name, label, `label_values(${series}, ${name})`)
     .multi(true)
     .includeAll(true)
     .allValue('.*')
     .current({ text: 'All', value: '$__all' });
+}
+
+/** The clusters where the bundle runs, if the series carry a cluster label (a Thanos or Mimir view). */
+export function clusterVariable(): QueryVariableBuilder {
+  const jobs = `job=~"${BUNDLE_JOBS.join('|')}"`;
+  return queryVariable('cluster', 'Cluster', `label_values(up{${jobs}}, ${alerts.clusterLabel})`)
+    .multi(false)
+    .includeAll(true)
+    .allValue('.*')
+    .current({ text: 'All', value: '$__all' });
+}
+
+/** One installation: the namespaces where a job of the bundle runs, the configured one first chosen. */
+export function namespaceVariable(): QueryVariableBuilder {
+  const jobs = `job=~"${BUNDLE_JOBS.join('|')}", ${alerts.clusterLabel}=~"$cluster"`;
+  return queryVariable('namespace', 'Namespace', `label_values(up{${jobs}}, namespace)`)
+    .multi(false)
+    .includeAll(false)
+    .current({ text: alerts.namespace, value: alerts.namespace });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -388,7 +444,10 @@ export function section(rowBuilder: RowBuilder, ...panels: PanelBuilder[]): Sect
 // ---------------------------------------------------------------------------------------------------
 // Dashboards
 
-/** A dashboard with its catalog uid and title, the tag, the links block and the datasource variable. */
+/**
+ * A dashboard with its catalog uid and title, the tag, the links block (keeping the variables, so the
+ * next dashboard opens on the same installation) and the datasource, cluster and namespace variables.
+ */
 export function newDashboard(key: DashboardKey, description: string): DashboardBuilder {
   const { uid, title } = dashboards[key];
   return new DashboardBuilder(title)
@@ -405,14 +464,16 @@ export function newDashboard(key: DashboardKey, description: string): DashboardB
         .type(DashboardLinkType.Dashboards)
         .tags([TAG])
         .asDropdown(true)
-        .includeVars(false)
+        .includeVars(true)
         .keepTime(true)
         .targetBlank(false)
         .icon('external link')
         .tooltip('')
         .title('phoenix-orch dashboards'),
     )
-    .withVariable(datasourceVariable());
+    .withVariable(datasourceVariable())
+    .withVariable(clusterVariable())
+    .withVariable(namespaceVariable());
 }
 
 export function isPanel(panel: Panel | RowPanel): panel is Panel {

@@ -16,6 +16,7 @@ import {
   q,
   rate,
   row,
+  scope,
   section,
   stateTimelinePanel,
   statPanel,
@@ -31,9 +32,9 @@ const ids = alertPanels.loadBalancer;
 export const FRONTEND = 'https';
 export const BACKEND = 'orchestrators';
 
-const fe = `proxy="${FRONTEND}"`;
-const be = `proxy="${BACKEND}"`;
-const job = `job="${JOBS.haproxy}"`;
+const job = scope(JOBS.haproxy);
+const fe = `${job}, proxy="${FRONTEND}"`;
+const be = `${job}, proxy="${BACKEND}"`;
 
 /** haproxy_server_status is one-hot over state (DOWN, UP, MAINT, DRAIN, NOLB): folded into one value. */
 const serverState = [

@@ -15,6 +15,8 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   API_ROUTES,
+  INSTALLATION,
+  JOBS,
   THRESHOLDS,
   above,
   below,
@@ -26,6 +28,7 @@ import {
   quantile,
   rate,
   row,
+  scope,
   section,
   statPanel,
   timeseriesPanel,
@@ -41,8 +44,15 @@ const counters = `${ARTILLERY_PREFIX}_counters`;
 const rates = `${ARTILLERY_PREFIX}_rates`;
 const summaries = `${ARTILLERY_PREFIX}_summaries`;
 
+/**
+ * The orchestrators of the chosen installation and their client traffic. Artillery's series are pushed
+ * under the job of the run (WORKER_ID), so they are scoped by the installation only.
+ */
+const orch = scope(JOBS.orchestrator);
+const api = `${orch}, ${API_ROUTES}`;
+
 /** Sum over every worker of the rate of one Artillery counter. */
-const counterRate = (metric: string) => `sum(${rate(`${counters}{metric="${metric}"}`)})`;
+const counterRate = (metric: string) => `sum(${rate(`${counters}{${INSTALLATION}, metric="${metric}"}`)})`;
 
 export function loadTestsDashboard(): Dashboard {
   const id = panelIds();
@@ -79,7 +89,9 @@ function requestsSent(id: Ids) {
     title: 'Requests sent in the range',
     unit: 'short',
     width: 6,
-    queries: [instant(q(`sum(increase(${counters}{metric="http_requests"}[$__range]))`, 'requests'))],
+    queries: [
+      instant(q(`sum(increase(${counters}{${INSTALLATION}, metric="http_requests"}[$__range]))`, 'requests')),
+    ],
   });
 }
 
@@ -90,7 +102,12 @@ function virtualUsersFailed(id: Ids) {
     unit: 'short',
     width: 6,
     queries: [
-      instant(q(`sum(increase(${counters}{metric="vusers_failed"}[$__range])) or vector(0)`, 'failed')),
+      instant(
+        q(
+          `sum(increase(${counters}{${INSTALLATION}, metric="vusers_failed"}[$__range])) or vector(0)`,
+          'failed',
+        ),
+      ),
     ],
     thresholds: above(1),
   });
@@ -103,7 +120,14 @@ function artilleryErrors(id: Ids) {
     description: 'Transport errors Artillery counted (ETIMEDOUT, ECONNRESET, ...), not HTTP error codes.',
     unit: 'short',
     width: 6,
-    queries: [instant(q(`sum(increase(${counters}{metric=~"errors_.+"}[$__range])) or vector(0)`, 'errors'))],
+    queries: [
+      instant(
+        q(
+          `sum(increase(${counters}{${INSTALLATION}, metric=~"errors_.+"}[$__range])) or vector(0)`,
+          'errors',
+        ),
+      ),
+    ],
     thresholds: above(1),
   });
 }
@@ -114,7 +138,7 @@ function clientP95(id: Ids) {
     title: 'Client p95 response time (last period)',
     unit: 'ms',
     width: 6,
-    queries: [q(`max(${summaries}{metric="http_response_time_p95"})`, 'p95')],
+    queries: [q(`max(${summaries}{${INSTALLATION}, metric="http_response_time_p95"})`, 'p95')],
   });
 }
 
@@ -127,7 +151,7 @@ function requestsAndResponses(id: Ids) {
     queries: [
       q(counterRate('http_requests'), 'requests'),
       q(counterRate('http_responses'), 'responses'),
-      q(`sum(${rates}{metric="http_request_rate"})`, 'request rate (Artillery)'),
+      q(`sum(${rates}{${INSTALLATION}, metric="http_request_rate"})`, 'request rate (Artillery)'),
     ],
   });
 }
@@ -139,7 +163,9 @@ function responseCodes(id: Ids) {
     unit: 'reqps',
     width: 8,
     stack: 'normal',
-    queries: [q(`sum by (metric) (${rate(`${counters}{metric=~"http_codes_.+"}`)})`, '{{metric}}')],
+    queries: [
+      q(`sum by (metric) (${rate(`${counters}{${INSTALLATION}, metric=~"http_codes_.+"}`)})`, '{{metric}}'),
+    ],
   });
 }
 
@@ -150,7 +176,10 @@ function responseTimes(id: Ids) {
     unit: 'ms',
     width: 8,
     queries: [
-      q(`max by (metric) (${summaries}{metric=~"http_response_time_(median|p95|p99|max)"})`, '{{metric}}'),
+      q(
+        `max by (metric) (${summaries}{${INSTALLATION}, metric=~"http_response_time_(median|p95|p99|max)"})`,
+        '{{metric}}',
+      ),
     ],
   });
 }
@@ -163,7 +192,7 @@ function virtualUsers(id: Ids) {
     width: 12,
     queries: [
       q(
-        `sum by (metric) (${rate(`${counters}{metric=~"vusers_(created|completed|failed)"}`)})`,
+        `sum by (metric) (${rate(`${counters}{${INSTALLATION}, metric=~"vusers_(created|completed|failed)"}`)})`,
         '{{metric}}/s',
       ),
     ],
@@ -176,7 +205,9 @@ function errorsByCode(id: Ids) {
     title: 'Errors by code',
     unit: 'ops',
     width: 12,
-    queries: [q(`sum by (metric) (${rate(`${counters}{metric=~"errors_.+"}`)})`, '{{metric}}')],
+    queries: [
+      q(`sum by (metric) (${rate(`${counters}{${INSTALLATION}, metric=~"errors_.+"}`)})`, '{{metric}}'),
+    ],
   });
 }
 
@@ -203,11 +234,11 @@ function requestRates(id: Ids) {
     queries: [
       q(counterRate('http_requests'), 'Artillery sent'),
       q(
-        `sum(${rate(`haproxy_frontend_http_requests_total{proxy="${FRONTEND}"}`)})`,
+        `sum(${rate(`haproxy_frontend_http_requests_total{${scope(JOBS.haproxy)}, proxy="${FRONTEND}"}`)})`,
         'load balancer received',
       ),
-      q(`sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`, 'orchestrators answered'),
-      q(`sum by (instance) (${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`, '{{instance}}'),
+      q(`sum(${rate(`orchestrator_http_requests_total{${api}}`)})`, 'orchestrators answered'),
+      q(`sum by (instance) (${rate(`orchestrator_http_requests_total{${api}}`)})`, '{{instance}}'),
     ],
   });
 }
@@ -221,9 +252,9 @@ function latencies(id: Ids) {
     unit: 's',
     width: 8,
     queries: [
-      q(`max(${summaries}{metric="http_response_time_p95"}) / 1000`, 'Artillery p95'),
-      q(quantile(0.95, 'orchestrator_http_request_duration_seconds', API_ROUTES, []), 'orchestrators p95'),
-      q(quantile(0.99, 'orchestrator_http_request_duration_seconds', API_ROUTES, []), 'orchestrators p99'),
+      q(`max(${summaries}{${INSTALLATION}, metric="http_response_time_p95"}) / 1000`, 'Artillery p95'),
+      q(quantile(0.95, 'orchestrator_http_request_duration_seconds', api, []), 'orchestrators p95'),
+      q(quantile(0.99, 'orchestrator_http_request_duration_seconds', api, []), 'orchestrators p99'),
     ],
   });
 }
@@ -237,7 +268,7 @@ function orchestratorErrors(id: Ids) {
     min: 0,
     queries: [
       q(
-        `(sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}, status=~"5.."}`)}) or vector(0))\n  / sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`,
+        `(sum(${rate(`orchestrator_http_requests_total{${api}, status=~"5.."}`)}) or vector(0))\n  / sum(${rate(`orchestrator_http_requests_total{${api}}`)})`,
         '5xx share',
       ),
     ],
@@ -252,7 +283,7 @@ function cacheLookups(id: Ids) {
     unit: 'ops',
     width: 12,
     stack: 'normal',
-    queries: [q(`sum by (result) (${rate('orchestrator_cache_lookups_total')})`, '{{result}}')],
+    queries: [q(`sum by (result) (${rate(`orchestrator_cache_lookups_total{${orch}}`)})`, '{{result}}')],
   });
 }
 
@@ -266,7 +297,7 @@ function cacheHitRatio(id: Ids) {
     max: 1,
     queries: [
       q(
-        `sum(${rate('orchestrator_cache_lookups_total{result="hit"}')})\n  / sum(${rate('orchestrator_cache_lookups_total{result=~"hit|miss"}')})`,
+        `sum(${rate(`orchestrator_cache_lookups_total{${orch}, result="hit"}`)})\n  / sum(${rate(`orchestrator_cache_lookups_total{${orch}, result=~"hit|miss"}`)})`,
         'hit ratio',
       ),
     ],

@@ -5,6 +5,7 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   API_ROUTES,
+  JOBS,
   THRESHOLDS,
   UP_DOWN,
   above,
@@ -19,6 +20,7 @@ import {
   quantiles,
   rate,
   row,
+  scope,
   section,
   stateTimelinePanel,
   statPanel,
@@ -31,9 +33,13 @@ import {
 import { BREAKER_STATES as STATES, type BreakerState } from '../platform/metrics.ts';
 
 const ids = alertPanels.orchestrator;
-const inst = 'instance=~"$instance"';
-const api = `${API_ROUTES}, ${inst}`;
-const pool = 'pool=~"$pool"';
+const orch = scope(JOBS.orchestrator);
+/** The chosen instances, the chosen pools, or both. */
+const inst = `${orch}, instance=~"$instance"`;
+const pool = `${orch}, pool=~"$pool"`;
+const instPool = `${inst}, pool=~"$pool"`;
+/** The chosen instances' client traffic. */
+const api = `${inst}, ${API_ROUTES}`;
 
 const BREAKER_COLOURS: Record<BreakerState, string> = { closed: 'green', half_open: 'orange', open: 'red' };
 
@@ -50,8 +56,8 @@ export function orchestratorDashboard(): Dashboard {
     'orchestrator',
     'Master orchestrator detail: instances, routes, agent dispatch and breakers, cache, Redis and degraded mode, async queues, sessions.',
   )
-    .withVariable(labelVariable('instance', 'Instance', 'orchestrator_ready'))
-    .withVariable(labelVariable('pool', 'Agent pool', 'orchestrator_agent_pool_instances'));
+    .withVariable(labelVariable('instance', 'Instance', `orchestrator_ready{${orch}}`))
+    .withVariable(labelVariable('pool', 'Agent pool', `orchestrator_agent_pool_instances{${orch}}`));
   return finish('orchestrator', board, [
     instances(id),
     routes(id),
@@ -189,11 +195,11 @@ function cpuAndMemoryOfLimit(id: Ids) {
     min: 0,
     queries: [
       q(
-        `${rate(`orchestrator_process_cpu_seconds_total{${inst}}`)}\n  / (orchestrator_cpu_limit_cores > 0)`,
+        `${rate(`orchestrator_process_cpu_seconds_total{${inst}}`)}\n  / (orchestrator_cpu_limit_cores{${orch}} > 0)`,
         '{{instance}} CPU',
       ),
       q(
-        `orchestrator_process_resident_memory_bytes{${inst}}\n  / (orchestrator_memory_limit_bytes > 0)`,
+        `orchestrator_process_resident_memory_bytes{${inst}}\n  / (orchestrator_memory_limit_bytes{${orch}} > 0)`,
         '{{instance}} memory',
       ),
     ],
@@ -378,7 +384,7 @@ function cacheHitRatio(id: Ids) {
     max: 1,
     queries: [
       q(
-        `sum by (instance) (${rate(`orchestrator_cache_lookups_total{${inst}, ${pool}, result="hit"}`)})\n  / sum by (instance) (${rate(`orchestrator_cache_lookups_total{${inst}, ${pool}, result=~"hit|miss"}`)})`,
+        `sum by (instance) (${rate(`orchestrator_cache_lookups_total{${instPool}, result="hit"}`)})\n  / sum by (instance) (${rate(`orchestrator_cache_lookups_total{${instPool}, result=~"hit|miss"}`)})`,
         '{{instance}}',
       ),
       q(
@@ -430,7 +436,7 @@ function staleAnswers(id: Ids) {
     width: 8,
     queries: [
       q(
-        `sum by (pool, reason) (${rate(`orchestrator_cache_stale_answers_total{${inst}, ${pool}}`)})`,
+        `sum by (pool, reason) (${rate(`orchestrator_cache_stale_answers_total{${instPool}}`)})`,
         '{{pool}} {{reason}}',
       ),
     ],
@@ -446,10 +452,7 @@ function versionSources(id: Ids) {
     unit: 'ops',
     width: 8,
     queries: [
-      q(
-        `sum by (pool, via) (${rate(`orchestrator_cache_versions_total{${inst}, ${pool}}`)})`,
-        '{{pool}} {{via}}',
-      ),
+      q(`sum by (pool, via) (${rate(`orchestrator_cache_versions_total{${instPool}}`)})`, '{{pool}} {{via}}'),
     ],
   });
 }
@@ -464,9 +467,9 @@ function pushedVersionsCurrent(id: Ids) {
     width: 8,
     min: 0,
     queries: [
-      q(`sum by (pool) (orchestrator_pushed_versions_current{${inst}, ${pool}})`, '{{pool}} current'),
-      q(`count by (pool) (orchestrator_pushed_versions_current{${inst}, ${pool}})`, '{{pool}} instances'),
-      q(`max by (pool) (orchestrator_pushed_versions_entries{${inst}, ${pool}})`, '{{pool}} sources', 'none'),
+      q(`sum by (pool) (orchestrator_pushed_versions_current{${instPool}})`, '{{pool}} current'),
+      q(`count by (pool) (orchestrator_pushed_versions_current{${instPool}})`, '{{pool}} instances'),
+      q(`max by (pool) (orchestrator_pushed_versions_entries{${instPool}})`, '{{pool}} sources', 'none'),
     ],
   });
 }

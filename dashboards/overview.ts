@@ -6,8 +6,11 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   API_ROUTES,
+  AGENT_JOBS,
+  INSTALLATION,
   JOBS,
   alerts,
+  scope,
   recorded,
   THRESHOLDS,
   UP_DOWN,
@@ -32,15 +35,18 @@ import {
 
 const ids = alertPanels.overview;
 
-/** `instance=~"$instance"` beside the client-traffic selector. */
-const api = `${API_ROUTES}, instance=~"$instance"`;
+const orch = scope(JOBS.orchestrator);
+const inst = `${orch}, instance=~"$instance"`;
+/** The chosen instances' client traffic. */
+const api = `${inst}, ${API_ROUTES}`;
+const agents = scope(...AGENT_JOBS);
 
 export function overviewDashboard(): Dashboard {
   const id = panelIds();
   const board = newDashboard(
     'overview',
     'The key metrics of the platform at a glance (the seed 6.1): traffic, latency, errors, cache, agents, queues, resources, alerts.',
-  ).withVariable(labelVariable('instance', 'Orchestrator instance', 'orchestrator_ready'));
+  ).withVariable(labelVariable('instance', 'Orchestrator instance', `orchestrator_ready{${orch}}`));
   return finish('overview', board, [
     atAGlance(id),
     trafficLatencyAndErrors(id),
@@ -67,9 +73,9 @@ function targetsUp() {
     unit: 'percentunit',
     width: 12,
     queries: [
-      q('avg by (job) (up)', '{{job}}'),
+      q(`avg by (job) (up{${scope(...Object.values(JOBS))}})`, '{{job}}'),
       q(
-        `min by (job) (redis_up{job=~"${JOBS.redis}|${JOBS.redisSentinel}"})`,
+        `min by (job) (redis_up{${scope(JOBS.redis, JOBS.redisSentinel)}})`,
         '{{job}}: exporter reaches Redis',
       ),
     ],
@@ -85,7 +91,7 @@ function agentPoolsUp(id: Ids) {
     title: 'Agent pools up',
     description: 'A pool is up when it has a healthy instance and its circuit breaker is not open.',
     unit: 'none',
-    queries: [q('min by (pool) (orchestrator_agent_pool_up)', '{{pool}}')],
+    queries: [q(`min by (pool) (orchestrator_agent_pool_up{${orch}})`, '{{pool}}')],
     mappings: UP_DOWN,
     thresholds: below(1),
   });
@@ -96,7 +102,8 @@ function alertsFiring(id: Ids) {
     id: id(),
     title: 'Alerts firing',
     unit: 'none',
-    queries: [q('count(ALERTS{alertstate="firing"}) or vector(0)', 'firing')],
+    description: 'Alerts firing in the chosen namespace: the bundle\u2019s own and any other about its pods.',
+    queries: [q(`count(ALERTS{alertstate="firing", ${INSTALLATION}}) or vector(0)`, 'firing')],
     thresholds: above(1),
   });
 }
@@ -147,7 +154,7 @@ function errorRate() {
         '{{instance}}',
       ),
       q(
-        `${recorded('availability_errors', alerts.errorRate.window)}{job="${JOBS.orchestrator}"}`,
+        `${recorded('availability_errors', alerts.errorRate.window)}{${orch}}`,
         `all instances (alert signal, ${alerts.errorRate.window})`,
       ),
     ],
@@ -173,11 +180,11 @@ function cacheHitRatio() {
     max: 1,
     queries: [
       q(
-        `sum by (pool) (${rate('orchestrator_cache_lookups_total{result="hit"}')})\n  / sum by (pool) (${rate('orchestrator_cache_lookups_total{result=~"hit|miss"}')})`,
+        `sum by (pool) (${rate(`orchestrator_cache_lookups_total{${orch}, result="hit"}`)})\n  / sum by (pool) (${rate(`orchestrator_cache_lookups_total{${orch}, result=~"hit|miss"}`)})`,
         '{{pool}}',
       ),
       q(
-        `${recorded('cache_hits', alerts.cacheHitRatio.window)}{job="${JOBS.orchestrator}"}`,
+        `${recorded('cache_hits', alerts.cacheHitRatio.window)}{${orch}}`,
         `all pools (alert signal, ${alerts.cacheHitRatio.window})`,
       ),
     ],
@@ -191,7 +198,7 @@ function cacheLookupsByResult(id: Ids) {
     title: 'Cache lookups by result (hit / miss / stale / bypass / uncacheable / error)',
     unit: 'percentunit',
     stack: 'percent',
-    queries: [q(`sum by (result) (${rate('orchestrator_cache_lookups_total')})`, '{{result}}')],
+    queries: [q(`sum by (result) (${rate(`orchestrator_cache_lookups_total{${orch}}`)})`, '{{result}}')],
   });
 }
 
@@ -213,8 +220,8 @@ function agentPoolHealth() {
     min: 0,
     decimals: 0,
     queries: [
-      q('max by (pool) (orchestrator_agent_pool_healthy_instances)', '{{pool}} healthy'),
-      q('max by (pool) (orchestrator_agent_pool_instances)', '{{pool}} instances'),
+      q(`max by (pool) (orchestrator_agent_pool_healthy_instances{${orch}})`, '{{pool}} healthy'),
+      q(`max by (pool) (orchestrator_agent_pool_instances{${orch}})`, '{{pool}} instances'),
     ],
   });
 }
@@ -228,7 +235,7 @@ function queueLength() {
     unit: 'short',
     width: 8,
     min: 0,
-    queries: [q('max by (pool) (orchestrator_queue_length)', '{{pool}}')],
+    queries: [q(`max by (pool) (orchestrator_queue_length{${orch}})`, '{{pool}}')],
   });
 }
 
@@ -242,7 +249,7 @@ function agentCallErrors(id: Ids) {
     min: 0,
     queries: [
       q(
-        `sum by (pool) (${rate('orchestrator_agent_calls_total{outcome=~"error|timeout|short_circuit"}')})\n  / sum by (pool) (${rate('orchestrator_agent_calls_total')})`,
+        `sum by (pool) (${rate(`orchestrator_agent_calls_total{${orch}, outcome=~"error|timeout|short_circuit"}`)})\n  / sum by (pool) (${rate(`orchestrator_agent_calls_total{${orch}}`)})`,
         '{{pool}}',
       ),
     ],
@@ -273,7 +280,7 @@ function orchestratorCpuOfLimit() {
     min: 0,
     queries: [
       q(
-        `${rate('orchestrator_process_cpu_seconds_total{instance=~"$instance"}')}\n  / (orchestrator_cpu_limit_cores > 0)`,
+        `${rate(`orchestrator_process_cpu_seconds_total{${inst}}`)}\n  / (orchestrator_cpu_limit_cores{${orch}} > 0)`,
         '{{instance}}',
       ),
     ],
@@ -290,7 +297,7 @@ function orchestratorMemoryOfLimit() {
     min: 0,
     queries: [
       q(
-        'orchestrator_process_resident_memory_bytes{instance=~"$instance"}\n  / (orchestrator_memory_limit_bytes > 0)',
+        `orchestrator_process_resident_memory_bytes{${inst}}\n  / (orchestrator_memory_limit_bytes{${orch}} > 0)`,
         '{{instance}}',
       ),
     ],
@@ -307,11 +314,11 @@ function agentResourcesOfLimit(id: Ids) {
     min: 0,
     queries: [
       q(
-        `max by (pool) (${rate('agent_process_cpu_seconds_total')} / (agent_cpu_limit_cores > 0))`,
+        `max by (pool) (${rate(`agent_process_cpu_seconds_total{${agents}}`)} / (agent_cpu_limit_cores{${agents}} > 0))`,
         '{{pool}} CPU',
       ),
       q(
-        'max by (pool) (agent_process_resident_memory_bytes / (agent_memory_limit_bytes > 0))',
+        `max by (pool) (agent_process_resident_memory_bytes{${agents}} / (agent_memory_limit_bytes{${agents}} > 0))`,
         '{{pool}} memory',
       ),
     ],
@@ -329,8 +336,8 @@ function orchestratorEventLoop() {
     width: 24,
     min: 0,
     queries: [
-      q(rate('orchestrator_event_loop_active_seconds_total{instance=~"$instance"}'), '{{instance}} busy'),
-      q('orchestrator_nodejs_eventloop_lag_p99_seconds{instance=~"$instance"}', '{{instance}} lag p99', 's'),
+      q(rate(`orchestrator_event_loop_active_seconds_total{${inst}}`), '{{instance}} busy'),
+      q(`orchestrator_nodejs_eventloop_lag_p99_seconds{${inst}}`, '{{instance}} lag p99', 's'),
     ],
     thresholds: above(THRESHOLDS.eventLoopUtilisation),
   });
@@ -345,8 +352,8 @@ function openConnections(id: Ids) {
     width: 6,
     min: 0,
     queries: [
-      q('orchestrator_open_connections{instance=~"$instance"}', '{{instance}}'),
-      q('max(orchestrator_max_connections)', 'cap'),
+      q(`orchestrator_open_connections{${inst}}`, '{{instance}}'),
+      q(`max(orchestrator_max_connections{${orch}})`, 'cap'),
     ],
   });
 }
@@ -363,7 +370,8 @@ function firingAlertsTable(id: Ids) {
     id: id(),
     title: 'Firing alerts',
     unit: 'none',
-    queries: [q('ALERTS{alertstate="firing"}')],
+    description: 'Alerts firing in the chosen namespace: the bundle\u2019s own and any other about its pods.',
+    queries: [q(`ALERTS{alertstate="firing", ${INSTALLATION}}`)],
     hide: ['Value', 'alertstate'],
   });
 }

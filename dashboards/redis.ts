@@ -19,6 +19,7 @@ import {
   q,
   rate,
   row,
+  scope,
   section,
   stateTimelinePanel,
   statPanel,
@@ -30,9 +31,9 @@ import {
 } from './common.ts';
 
 const ids = alertPanels.redis;
-const redis = `job="${JOBS.redis}"`;
+const redis = scope(JOBS.redis);
 const node = `${redis}, instance=~"$instance"`;
-const sentinel = `job="${JOBS.redisSentinel}"`;
+const sentinel = scope(JOBS.redisSentinel);
 
 /** RDB snapshots every 15 minutes (the seed's 2.3): a save older than two periods missed one. */
 const RDB_PERIOD_SECONDS = 15 * 60;

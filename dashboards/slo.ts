@@ -2,7 +2,9 @@
  * SLOs of the orchestrator's client traffic, as the alerts define them (`alerts/config.ts` slo): an
  * availability SLI (requests not answered 5xx) and a latency SLI (requests answered within a histogram
  * bucket bound), each against its objective, the error budget left, and the burn rates the multi-window,
- * multi-burn-rate alerts read (the alerts' recording rules `job:orchestrator_*:ratio_rate<window>`).
+ * multi-burn-rate alerts read (the alerts' recording rules `namespace_job:orchestrator_*:ratio_rate<window>`).
+ * The period's shares are sums over the period of the rates the rules record, not `increase()` of the
+ * raw counters: Prometheus must keep those series for the period (alerts/README.md, "Retention").
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { parseDuration } from '../alerts/duration.ts';
@@ -19,23 +21,27 @@ import {
   q,
   quantile,
   recorded,
+  recordedRate,
   recordedRequests,
+  scope,
+  SLO_SAMPLE_WINDOW,
   row,
   section,
   statPanel,
   timeseriesPanel,
   type Ids,
   type Query,
+  type RecordedRate,
   type Section,
   type Step,
 } from './common.ts';
 
 const ids = alertPanels.slo;
 
-/** The period the objectives hold over (the burn-rate factors 14.4 / 6 / 3 / 1 assume 30 days). */
-export const SLO_PERIOD = '30d';
+/** The period the objectives hold over (`alerts/config.ts`; the burn-rate factors assume 30 days). */
+export const SLO_PERIOD = SLO.period;
 
-const job = `job="${JOBS.orchestrator}"`;
+const job = scope(JOBS.orchestrator);
 const client = `${job}, ${API_ROUTES}`;
 /** The latency bound as the histogram's `le` label writes it. */
 const le = String(SLO.latency.thresholdSeconds);
@@ -79,11 +85,16 @@ function burnQueries(ratio: 'availability_errors' | 'latency_errors', objective:
 const shortWindow = SLO.burnRates.fast.windows[0]!.short;
 const longWindow = SLO.burnRates.fast.windows[0]!.long;
 
-// `or vector(0)`: no 5xx yet means a full budget, not "no data".
-const errors30d = `(sum(increase(orchestrator_http_requests_total{${client}, status=~"5.."}[${SLO_PERIOD}])) or vector(0))`;
-const requests30d = `sum(increase(orchestrator_http_requests_total{${client}}[${SLO_PERIOD}]))`;
-const fast30d = `sum(increase(orchestrator_http_request_duration_seconds_bucket{${client}, le="${le}"}[${SLO_PERIOD}]))`;
-const timed30d = `sum(increase(orchestrator_http_request_duration_seconds_count{${client}}[${SLO_PERIOD}]))`;
+/**
+ * One recorded rate summed over the period: its samples, each the rate over the last few minutes, add
+ * up in proportion to the events of the period, so a ratio of two such sums is the period's share. The
+ * errors' rate is 0, not absent, while requests flow without a 5xx, so the budget starts full.
+ */
+const overPeriod = (what: RecordedRate) =>
+  `sum_over_time(${recordedRate(what, SLO_SAMPLE_WINDOW)}{${job}}[${SLO_PERIOD}])`;
+const errorShare = `${overPeriod('http_errors')}\n  / ${overPeriod('http_requests')}`;
+const slowShare = `${overPeriod('http_slow_requests')}\n  / ${overPeriod('http_request_duration_seconds_count')}`;
+const budgetOf = (objective: number) => Number((1 - objective).toPrecision(12));
 
 const budgetSteps: Step[] = [
   { value: null, color: 'red' },
@@ -113,17 +124,43 @@ function objectives(id: Ids): Section {
     availabilityBudget(id),
     latencyOverPeriod(id),
     latencyBudget(id),
+    dataRetained(id),
   );
+}
+
+function dataRetained(id: Ids) {
+  const requests = `${recordedRate('http_requests', SLO_SAMPLE_WINDOW)}{${job}}`;
+  const period = parseDuration(SLO_PERIOD);
+  return statPanel({
+    id: id(),
+    title: 'Recorded data in the period',
+    description: `How far back the recorded rates the shares are summed from reach, up to ${SLO_PERIOD} (in steps of ${SLO_SAMPLE_WINDOW}; 0 in the first ones). Less means Prometheus keeps less than the SLO period (kube-prometheus-stack keeps 10 days unless told otherwise): the shares cover only this long.`,
+    unit: 's',
+    width: 4,
+    queries: [
+      instant(
+        q(
+          `(time() - min_over_time(timestamp(${requests})[${SLO_PERIOD}:${SLO_SAMPLE_WINDOW}]))\n  or vector(0)`,
+          'retained',
+        ),
+      ),
+    ],
+    thresholds: [
+      { value: null, color: 'orange' },
+      { value: period - 86400, color: 'green' },
+    ],
+  });
 }
 
 function availabilityOverPeriod(id: Ids) {
   return statPanel({
     id: id(),
     title: `Availability (objective ${availability * 100}%)`,
+    width: 5,
     description: `Share of client requests over the last ${SLO_PERIOD} not answered with a 5xx.`,
     unit: 'percentunit',
     decimals: 3,
-    queries: [instant(q(`1 - ${errors30d}\n  / ${requests30d}`, 'availability'))],
+    queries: [instant(q(`1 - ${errorShare}`, 'availability'))],
     thresholds: below(availability),
   });
 }
@@ -132,17 +169,11 @@ function availabilityBudget(id: Ids) {
   return statPanel({
     id: id(),
     title: 'Availability error budget remaining',
+    width: 5,
     description: `1 - (5xx share over ${SLO_PERIOD}) / (1 - objective): 100% untouched, 0 spent, negative overspent.`,
     unit: 'percentunit',
     decimals: 1,
-    queries: [
-      instant(
-        q(
-          `1 - (${errors30d}\n  / ${requests30d}) / ${Number((1 - availability).toPrecision(12))}`,
-          'remaining',
-        ),
-      ),
-    ],
+    queries: [instant(q(`1 - (${errorShare}) / ${budgetOf(availability)}`, 'remaining'))],
     thresholds: budgetSteps,
   });
 }
@@ -151,10 +182,11 @@ function latencyOverPeriod(id: Ids) {
   return statPanel({
     id: id(),
     title: `Latency: within ${le}s (objective ${latency * 100}%)`,
+    width: 5,
     description: `Share of client requests over the last ${SLO_PERIOD} answered within ${le}s.`,
     unit: 'percentunit',
     decimals: 3,
-    queries: [instant(q(`${fast30d}\n  / ${timed30d}`, 'within bound'))],
+    queries: [instant(q(`1 - ${slowShare}`, 'within bound'))],
     thresholds: below(latency),
   });
 }
@@ -163,13 +195,10 @@ function latencyBudget(id: Ids) {
   return statPanel({
     id: id(),
     title: 'Latency error budget remaining',
+    width: 5,
     unit: 'percentunit',
     decimals: 1,
-    queries: [
-      instant(
-        q(`1 - (1 - ${fast30d}\n  / ${timed30d}) / ${Number((1 - latency).toPrecision(12))}`, 'remaining'),
-      ),
-    ],
+    queries: [instant(q(`1 - (${slowShare}) / ${budgetOf(latency)}`, 'remaining'))],
     thresholds: budgetSteps,
   });
 }

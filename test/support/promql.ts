@@ -11,7 +11,7 @@ type Node = Tree['topNode'];
 export class PromQLSyntaxError extends Error {}
 
 /**
- * Grafana's range variables as durations PromQL parses, each its own so that rangeWindows() can tell
+ * Grafana's range variables as durations PromQL parses, each its own so that a selector's range tells
  * them apart again (grafanaRange()). Template variables (`$namespace`) sit inside label values, which
  * the parser takes as they are.
  */
@@ -28,8 +28,8 @@ function fromGrafana(expr: string): string {
   );
 }
 
-/** `$__rate_interval` for a window rangeWindows() found where the expression had it, and so on. */
-export function grafanaRange(window: string): string {
+/** `$__rate_interval` for a parsed range where the expression had it, and so on. */
+function grafanaRange(window: string): string {
   const name = Object.entries(GRAFANA_RANGES).find(([, d]) => d === window)?.[0];
   return name ? `$${name}` : window;
 }
@@ -77,10 +77,24 @@ export interface Selector {
   matchers: Matcher[];
   /** The selector as written. */
   text: string;
+  /**
+   * For a range selector: its range (Grafana's range variables as written, `$__rate_interval`) and the
+   * function it is passed to (`rate`, `max_over_time`, ...).
+   */
+  range?: { window: string; fn: string };
 }
 
 const unquote = (literal: string): string =>
   JSON.parse(literal.startsWith("'") ? `"${literal.slice(1, -1)}"` : literal);
+
+function rangeOf(n: Node, text: (n: Node) => string): Selector['range'] {
+  const matrix = n.parent;
+  if (matrix?.name !== 'MatrixSelector') return undefined;
+  const duration = children(matrix).find((c) => c.name !== 'VectorSelector')!;
+  const call = matrix.parent?.parent;
+  const fn = call?.name === 'FunctionCall' ? text(children(call)[0]!) : '';
+  return { window: grafanaRange(text(duration)), fn };
+}
 
 function selectorOf(n: Node, text: (n: Node) => string): Selector {
   const id = children(n).find((c) => c.name === 'Identifier');
@@ -95,7 +109,13 @@ function selectorOf(n: Node, text: (n: Node) => string): Selector {
     },
   );
   const byName = matchers.find((m) => m.label === '__name__' && m.op === '=');
-  return { metric: id ? text(id) : (byName?.value ?? ''), matchers, text: text(n) };
+  const range = rangeOf(n, text);
+  return {
+    metric: id ? text(id) : (byName?.value ?? ''),
+    matchers,
+    text: text(n),
+    ...(range ? { range } : {}),
+  };
 }
 
 /** Every vector selector of an expression (those inside range selectors and subqueries included). */
@@ -107,20 +127,6 @@ export function selectors(expr: string): Selector[] {
 /** The metric names an expression reads (recording-rule names included). */
 export function metricNames(expr: string): Set<string> {
   return new Set(selectors(expr).flatMap((s) => (s.metric ? [s.metric] : [])));
-}
-
-/**
- * Every range of a range selector, with the function it is passed to (`rate`, `max_over_time`, ...);
- * Grafana's range variables come back as written (`$__rate_interval`).
- */
-export function rangeWindows(expr: string): { fn: string; window: string }[] {
-  const { top, text } = parsePromQL(expr);
-  return descendants(top, 'MatrixSelector').map((m) => {
-    const duration = children(m).find((c) => c.name !== 'VectorSelector')!;
-    const call = m.parent?.parent;
-    const fn = call?.name === 'FunctionCall' ? text(children(call)[0]!) : '';
-    return { fn, window: grafanaRange(text(duration)) };
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------
