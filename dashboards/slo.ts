@@ -134,7 +134,7 @@ function dataRetained(id: Ids) {
   return statPanel({
     id: id(),
     title: 'Recorded data in the period',
-    description: `How far back the recorded rates the shares are summed from reach, up to ${SLO_PERIOD} (in steps of ${SLO_SAMPLE_WINDOW}; 0 in the first ones). Less means Prometheus keeps less than the SLO period (kube-prometheus-stack keeps 10 days unless told otherwise): the shares cover only this long.`,
+    description: `How far back the recorded rates the shares are summed from reach, up to ${SLO_PERIOD} (in steps of ${SLO_SAMPLE_WINDOW}; 0 in the first ones). Less means Prometheus keeps less than the SLO period (a Prometheus installed by the usual Helm chart keeps 10 days unless told otherwise): the shares cover only this long.`,
     unit: 's',
     width: 4,
     queries: [

@@ -4,6 +4,9 @@
  * builders give these panels exactly these ids; other panels take ids that are not listed here.
  */
 
+/** The Grafana folder the dashboards are filed in (the sidecar's folder annotation, the standalone provider). */
+export const DASHBOARD_FOLDER = 'phoenix-orch';
+
 /** Where Grafana is reached; alert links are built on it. Overridable for a cluster's Grafana. */
 export const GRAFANA_URL = process.env['GRAFANA_URL'] ?? 'http://grafana.phoenix-orch.svc:3000';
 
