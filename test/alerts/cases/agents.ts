@@ -1,5 +1,5 @@
 import type { CaseFile } from '../types.ts';
-import { inOtherNamespace, OTHER_NAMESPACE } from './namespaces.ts';
+import { inOtherNamespace, OTHER_NAMESPACE } from './series.ts';
 
 /** The pool view as two orchestrators export it (both read the same heartbeats in Redis). */
 function pool(name: string, instances: string, healthy: string, up: string) {

@@ -1,4 +1,5 @@
 import type { Case, CaseFile } from '../types.ts';
+import { matchers } from './series.ts';
 
 /** A saturated event loop (busy share over 5m > 90% for 5m), for an orchestrator and an agent instance. */
 export function eventLoopCases(): CaseFile {
@@ -18,9 +19,7 @@ export function eventLoopCases(): CaseFile {
   ];
   const cases: Case[] = [];
   for (const t of targets) {
-    const selector = Object.entries(t.labels)
-      .map(([k, v]) => `${k}="${v}"`)
-      .join(', ');
+    const selector = matchers(t.labels);
     const active = `${t.prefix}_event_loop_active_seconds_total{${selector}}`;
     // Busy seconds per minute for a share of the time.
     const busy = (share: number) => `0+${share * 60}x15`;

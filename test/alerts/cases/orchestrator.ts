@@ -1,5 +1,5 @@
 import type { CaseFile } from '../types.ts';
-import { inOtherNamespace, OTHER_NAMESPACE } from './namespaces.ts';
+import { inOtherNamespace, OTHER_NAMESPACE } from './series.ts';
 
 const JOB = 'job="master-orchestrator"';
 const requests = (status: string, route = '/v1/tasks') =>

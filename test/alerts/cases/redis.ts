@@ -1,5 +1,5 @@
 import type { CaseFile } from '../types.ts';
-import { inOtherNamespace, OTHER_NAMESPACE } from './namespaces.ts';
+import { inOtherNamespace, OTHER_NAMESPACE } from './series.ts';
 
 const REDIS = 'job="redis"';
 const lag = `redis_connected_slave_lag_seconds{${REDIS}, instance="redis-0:6379", slave_ip="10.0.0.2", slave_port="6379", slave_state="online"}`;

@@ -1,5 +1,5 @@
 import type { Case, CaseFile } from '../types.ts';
-import { inOtherNamespace } from './namespaces.ts';
+import { inOtherNamespace, matchers } from './series.ts';
 
 const GiB = 1024 ** 3;
 
@@ -32,9 +32,7 @@ export function resourceCases(): CaseFile {
   ];
   const cases: Case[] = [];
   for (const t of targets) {
-    const sel = Object.entries(t.labels)
-      .map(([k, v]) => `${k}="${v}"`)
-      .join(', ');
+    const sel = matchers(t.labels);
     const cpu = `${t.prefix}_process_cpu_seconds_total{${sel}}`;
     const cpuLimit = `${t.prefix}_cpu_limit_cores{${sel}}`;
     const mem = `${t.prefix}_process_resident_memory_bytes{${sel}}`;

@@ -1,3 +1,10 @@
+/** The labels of a series as a selector's matchers: `{job: "a", instance: "b"}` -> `job="a", instance="b"`. */
+export function matchers(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ');
+}
+
 /** The same series in another installation of the bundle: its own namespace, the same cluster. */
 export const OTHER_NAMESPACE = 'phoenix-staging';
 
