@@ -10,6 +10,7 @@ import {
   THRESHOLDS,
   above,
   alertPanels,
+  breakerStateQuery,
   finish,
   labelVariable,
   newDashboard,
@@ -22,12 +23,12 @@ import {
   section,
   stateTimelinePanel,
   statPanel,
-  tablePanel,
   timeseriesPanel,
   below,
   type Ids,
   type PanelBuilder,
   type Section,
+  versionsPanel,
 } from './common.ts';
 import type { AgentPool, PoolFacts } from '../platform/pools.ts';
 import { POOL_LIST, POOLS as POOLS_BY_NAME } from '../platform/pools.ts';
@@ -94,7 +95,7 @@ function allPools(id: Ids): Section {
     agentCpuOfLimit(),
     agentMemoryOfLimit(),
     agentEventLoop(),
-    versions(id),
+    versionsPanel({ id: id(), prefix: 'agent_', selector: chosen, by: ['pool', 'instance'], width: 12 }),
   );
 }
 
@@ -158,19 +159,6 @@ function agentEventLoop() {
       q(`agent_nodejs_eventloop_lag_p99_seconds{${chosen}}`, '{{pool}} {{instance}} lag p99', 's'),
     ],
     thresholds: above(THRESHOLDS.eventLoopUtilisation),
-  });
-}
-
-function versions(id: Ids) {
-  return tablePanel({
-    id: id(),
-    title: 'Versions per instance',
-    description:
-      'The build each agent instance runs (agent_build_info{${chosen}}): package version, git commit, Node.js.',
-    unit: 'none',
-    width: 12,
-    queries: [q(`max by (pool, instance, version, commit, node_version) (agent_build_info{${chosen}})`)],
-    hide: ['Value'],
   });
 }
 
@@ -411,12 +399,7 @@ function providerBreakerState(id: Ids) {
     unit: 'none',
     width: 8,
     height: 8,
-    queries: [
-      q(
-        `max by (provider) (agent_llm_provider_breaker_state{${llm}, state="open"}) * 2\n  + max by (provider) (agent_llm_provider_breaker_state{${llm}, state="half_open"})`,
-        '{{provider}}',
-      ),
-    ],
+    queries: [q(breakerStateQuery('agent_llm_provider_breaker_state', 'provider', llm), '{{provider}}')],
     mappings: BREAKER_STATES,
     thresholds: above(1, 2),
   });

@@ -420,6 +420,36 @@ export function stateTimelinePanel(o: PanelOptions): statetimeline.PanelBuilder 
     .legend(legend());
 }
 
+/** The build each instance runs (`<prefix>build_info`): package version, git commit, Node.js version. */
+export function versionsPanel(o: {
+  id: number;
+  /** `orchestrator_` or `agent_`. */
+  prefix: string;
+  selector: string;
+  /** The labels that name an instance (`instance`, or `pool` and `instance`). */
+  by: string[];
+  width?: number;
+}): table.PanelBuilder {
+  return tablePanel({
+    id: o.id,
+    title: 'Versions per instance',
+    description: `The build each instance runs (${o.prefix}build_info): package version, git commit, Node.js. A rollout shows two commits side by side.`,
+    unit: 'none',
+    ...(o.width !== undefined ? { width: o.width } : {}),
+    queries: [
+      q(
+        `max by (${[...o.by, 'version', 'commit', 'node_version'].join(', ')}) (${o.prefix}build_info{${o.selector}})`,
+      ),
+    ],
+    hide: ['Value'],
+  });
+}
+
+/** One series per `by` from a one-hot circuit-breaker state gauge: 0 closed, 1 half open, 2 open. */
+export function breakerStateQuery(metric: string, by: string, selector: string): string {
+  return `max by (${by}) (${metric}{${selector}, state="open"}) * 2\n  + max by (${by}) (${metric}{${selector}, state="half_open"})`;
+}
+
 export function row(id: number, title: string): RowBuilder {
   return new RowBuilder(title).id(id);
 }

@@ -11,6 +11,7 @@ import {
   above,
   alertPanels,
   below,
+  breakerStateQuery,
   finish,
   labelVariable,
   newDashboard,
@@ -24,9 +25,9 @@ import {
   section,
   stateTimelinePanel,
   statPanel,
-  tablePanel,
   timeseriesPanel,
   valueText,
+  versionsPanel,
   type Ids,
   type Section,
 } from './common.ts';
@@ -83,20 +84,8 @@ function instances(id: Ids): Section {
     openConnections(id),
     refusedConnections(id),
     cpuAndMemoryOfLimit(id),
-    versions(id),
+    versionsPanel({ id: id(), prefix: 'orchestrator_', selector: inst, by: ['instance'] }),
   );
-}
-
-function versions(id: Ids) {
-  return tablePanel({
-    id: id(),
-    title: 'Versions per instance',
-    description:
-      'The build each instance runs (orchestrator_build_info): package version, git commit, Node.js. A rollout shows two commits side by side.',
-    unit: 'none',
-    queries: [q(`max by (instance, version, commit, node_version) (orchestrator_build_info{${inst}})`)],
-    hide: ['Value'],
-  });
 }
 
 function ready(id: Ids) {
@@ -284,12 +273,7 @@ function breakerState() {
     title: 'Circuit breaker state per pool',
     description: 'The shared breaker of each agent pool, as the orchestrators see it (worst instance).',
     unit: 'none',
-    queries: [
-      q(
-        `max by (pool) (orchestrator_circuit_breaker_state{${pool}, state="open"}) * 2\n  + max by (pool) (orchestrator_circuit_breaker_state{${pool}, state="half_open"})`,
-        '{{pool}}',
-      ),
-    ],
+    queries: [q(breakerStateQuery('orchestrator_circuit_breaker_state', 'pool', pool), '{{pool}}')],
     mappings: BREAKER_STATES,
     thresholds: above(1, 2),
   });

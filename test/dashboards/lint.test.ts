@@ -131,6 +131,17 @@ describe.each(buildAll().map((b) => [b.key, b.dashboard] as const))('dashboard %
     }
   });
 
+  test('[panel-title-description-rule] every panel has a title; no title or description holds an unfilled ${...}', () => {
+    for (const panel of panelsOf(board)) {
+      const at = where(board, panel);
+      expect([at, (panel.title ?? '').length > 0]).toEqual([at, true]);
+      expect([at, `${panel.title} ${panel.description ?? ''}`]).toEqual([
+        at,
+        expect.not.stringContaining('${'),
+      ]);
+    }
+  });
+
   test('[panel-id-rule] every panel and row has an id, unique in the dashboard', () => {
     const all: (Panel | RowPanel)[] = (board.panels ?? []).flatMap((p) =>
       p.type === 'row' ? [p, ...((p as RowPanel).panels ?? [])] : [p],
