@@ -61,5 +61,9 @@ COPY package.json ./
 COPY --from=build /app/dist ./dist
 USER 65532:65532
 EXPOSE 8080 9000
+# The commit the image is built from, for every service's *_build_info metric:
+#   docker build --build-arg GIT_COMMIT="$(git rev-parse HEAD)" -t phoenix-orch:dev .
+ARG GIT_COMMIT=unknown
+ENV GIT_COMMIT=${GIT_COMMIT}
 ENTRYPOINT ["/nodejs/bin/node", "--no-experimental-strip-types", "--enable-source-maps"]
 CMD ["dist/services/orchestrator/main.js"]

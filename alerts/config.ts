@@ -18,8 +18,18 @@ const ratio = z.number().gt(0).lt(1);
 const alertName = z.string().regex(/^[A-Z][A-Za-z0-9]+$/, 'alert names are CamelCase');
 
 const configSchema = z.object({
-  /** Namespace of the PrometheusRule (and of everything else in Kubernetes). */
+  /**
+   * Namespace of the PrometheusRule (and of everything else in Kubernetes). The `absent()` branches look
+   * for the targets of this namespace: an installation elsewhere generates its rules with its own.
+   */
   namespace: z.string().min(1),
+  /**
+   * The label that names a cluster where several share one Prometheus, Thanos or Mimir ruler. Every
+   * alert and recording rule keeps it and `namespace` through its aggregations and joins, so
+   * Alertmanager can route and inhibit per installation; where series have no such label it is empty
+   * and changes nothing.
+   */
+  clusterLabel: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/),
   /** metadata.name of the PrometheusRule. */
   prometheusRuleName: z.string().min(1),
   /** Labels the Prometheus of kube-prometheus-stack selects PrometheusRules on (its `ruleSelector`). */
@@ -63,6 +73,11 @@ const configSchema = z.object({
     for: duration,
     severity,
   }),
+  /**
+   * A Node.js process runs its JavaScript on one event loop: it saturates near one core, long before a
+   * 2-core CPU limit. Utilisation is the share of time the loop is busy (performance.eventLoopUtilization).
+   */
+  eventLoop: z.object({ utilisation: ratio, window: duration, for: duration, severity }),
   errorRate: z.object({ threshold: ratio, window: duration, for: duration, severity }),
   cacheHitRatio: z.object({ threshold: ratio, window: duration, for: duration, severity }),
   agentHealth: z.object({ for: duration, severity }),
@@ -86,6 +101,12 @@ const configSchema = z.object({
   redisFailover: z.object({ window: duration, severity }),
   loadBalancer: z.object({ for: duration, severity }),
   slo: z.object({
+    /**
+     * The period the objectives hold over (dashboards' budget and SLI panels). Computed from the rates
+     * the recording rules keep (`sum_over_time` over the period), so Prometheus must retain them for at
+     * least this long: kube-prometheus-stack keeps 10 days unless `prometheusSpec.retention` says more.
+     */
+    period: duration,
     availability: z.object({ objective: ratio }),
     latency: z.object({
       objective: ratio,
@@ -120,6 +141,7 @@ const jobs = JOBS;
 
 export const config: AlertsConfig = configSchema.parse({
   namespace: NAMESPACE,
+  clusterLabel: 'cluster',
   prometheusRuleName: 'phoenix-orch',
   ruleSelectorLabels: { release: 'kube-prometheus-stack' },
   runbookBaseUrl: 'https://github.com/phoenix-orch/phoenix-orch/blob/main',
@@ -184,6 +206,7 @@ export const config: AlertsConfig = configSchema.parse({
     },
   ],
   resources: { threshold: 0.8, cpuRateWindow: '5m', for: '5m', severity: 'warning' },
+  eventLoop: { utilisation: 0.9, window: '5m', for: '5m', severity: 'warning' },
   errorRate: { threshold: 0.01, window: '5m', for: '5m', severity: 'critical' },
   cacheHitRatio: { threshold: 0.5, window: '5m', for: '15m', severity: 'warning' },
   agentHealth: { for: '10m', severity: 'warning' },
@@ -196,6 +219,7 @@ export const config: AlertsConfig = configSchema.parse({
   redisFailover: { window: '15m', severity: 'info' },
   loadBalancer: { for: '1m', severity: 'critical' },
   slo: {
+    period: '30d',
     availability: { objective: 0.999 },
     latency: { objective: 0.99, thresholdSeconds: 2.5 },
     burnRates: {

@@ -32,6 +32,12 @@ export type Context = {
   seconds(d: string): number;
   /** `job="<name>"`. */
   job(name: string): string;
+  /** `by (cluster, namespace, <labels>)`: an aggregation that keeps the installation's labels. */
+  by(...labels: string[]): string;
+  /** `on (cluster, namespace, <labels>)`: a join within one installation. */
+  on(...labels: string[]): string;
+  /** `absent(<metric>{job="<job>", namespace="<config namespace>"})`: no series of the job in the namespace. */
+  absent(metric: string, job: string): string;
   alert(spec: AlertSpec): AlertingRule;
 };
 
@@ -49,7 +55,11 @@ export type AlertSpec = {
   panel: PanelRef;
 };
 
+/** The labels that tell one installation of the bundle from another. */
+export const installationLabels = (config: AlertsConfig) => [config.clusterLabel, 'namespace'];
+
 export function createContext(config: AlertsConfig, mode: Mode): Context {
+  const installation = installationLabels(config);
   const scale = (d: string, floor: string): number => {
     const seconds = parseDuration(d);
     if (mode === 'normal') return seconds;
@@ -62,6 +72,9 @@ export function createContext(config: AlertsConfig, mode: Mode): Context {
     for: (d) => formatDuration(scale(d, config.drill.minFor)),
     seconds: (d) => scale(d, config.drill.minRange),
     job: (name) => `job="${name}"`,
+    by: (...labels) => `by (${[...installation, ...labels].join(', ')})`,
+    on: (...labels) => `on (${[...installation, ...labels].join(', ')})`,
+    absent: (metric, job) => `absent(${metric}{job="${job}", namespace="${config.namespace}"})`,
     alert: (spec) => ({
       alert: spec.name,
       expr: tidy(spec.expr),

@@ -26,6 +26,7 @@ import type {
   ValueMapping,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
+import type { Builder } from '@grafana/grafana-foundation-sdk/cog';
 import {
   GraphThresholdsStyleConfigBuilder,
   GraphThresholdsStyleMode,
@@ -51,16 +52,26 @@ import { MAX_CONNECTIONS } from '../platform/limits.ts';
 import { runbookLinksByPanel } from './rules.ts';
 import { config as alerts } from '../alerts/config.ts';
 import { parseDuration } from '../alerts/duration.ts';
-import { recordName, requestsRecordName } from '../alerts/rules/slo.ts';
+import {
+  periodSampleWindow,
+  rateRecordName,
+  recordName,
+  requestsRecordName,
+  type RecordedRate,
+} from '../alerts/rules/slo.ts';
 
 export { alertPanels, dashboards };
 
 /** The alerts' configuration (thresholds, windows, objectives, jobs): read, never changed, here. */
 export { alerts };
 
-/** Names of the alerts' recording rules (`job:orchestrator_<ratio>:ratio_rate<window>`). */
+/** Names of the alerts' recording rules (`namespace_job:orchestrator_<ratio>:ratio_rate<window>`). */
 export const recorded = recordName;
 export const recordedRequests = requestsRecordName;
+/** The recorded rates (`namespace_job:orchestrator_<what>:rate<window>`) and the window the SLO period sums. */
+export const recordedRate = rateRecordName;
+export const SLO_SAMPLE_WINDOW = periodSampleWindow(alerts);
+export type { RecordedRate };
 export type { DashboardKey };
 
 /** Every dashboard carries this tag; the links block lists the dashboards that have it. */
@@ -76,6 +87,8 @@ export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasourc
 export const THRESHOLDS = {
   /** CPU and memory above 80% of the instance's limit. */
   resourceOfLimit: alerts.resources.threshold,
+  /** An event loop busy more than 90% of the time. */
+  eventLoopUtilisation: alerts.eventLoop.utilisation,
   /** More than 1% of requests failing. */
   errorRatio: alerts.errorRate.threshold,
   /** Cache hit ratio below 50%. */
@@ -98,6 +111,27 @@ export const JOBS = alerts.jobs;
 export const API_ROUTES = `route!~"${alerts.nonClientRoutes}"`;
 
 // ---------------------------------------------------------------------------------------------------
+// Scope: every query reads one installation of the bundle, and names its job
+
+/** Every job of the bundle (the namespaces offered are those where one of them runs). */
+const BUNDLE_JOBS = Object.values(JOBS);
+
+/**
+ * The chosen installation: the `cluster` and `namespace` variables. A Prometheus whose series have no
+ * cluster label offers none, and "All" (`.*`) also matches a missing label.
+ */
+export const INSTALLATION = `${alerts.clusterLabel}=~"$cluster", namespace=~"$namespace"`;
+
+/** `job="<job>"` (or `job=~"a|b"`) of the bundle in the chosen installation: how every selector starts. */
+export function scope(...jobs: string[]): string {
+  const job = jobs.length === 1 ? `job="${jobs[0]}"` : `job=~"${jobs.join('|')}"`;
+  return `${job}, ${INSTALLATION}`;
+}
+
+/** The three agent pools' jobs. */
+export const AGENT_JOBS = [JOBS.gitAgent, JOBS.llmRouter, JOBS.obsidianAgent];
+
+// ---------------------------------------------------------------------------------------------------
 // Panel ids
 
 /** Every id the catalog fixes, on any dashboard: ordinary panels never take one of them. */
@@ -105,8 +139,11 @@ const reservedIds = new Set<number>(
   Object.values(alertPanels).flatMap((panels) => Object.values(panels as Record<string, number>)),
 );
 
+/** Hands out the ids of a dashboard's ordinary panels and rows (see panelIds). */
+export type Ids = () => number;
+
 /** Hands out the ids of a dashboard's ordinary panels and rows: 1, 2, 3, ... skipping the catalog's. */
-export function panelIds(): () => number {
+export function panelIds(): Ids {
   let next = 1;
   return () => {
     while (reservedIds.has(next)) next++;
@@ -121,20 +158,45 @@ export function datasourceVariable(): DatasourceVariableBuilder {
   return new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
 }
 
-/** A multi-value variable over one label's values (`label_values(<series>, <label>)`), "All" = `.*`. */
-export function labelVariable(name: string, label: string, series: string): QueryVariableBuilder {
-  const query = `label_values(${series}, ${name})`;
+function queryVariable(name: string, label: string, query: string): QueryVariableBuilder {
   return new QueryVariableBuilder(name)
     .label(label)
     .datasource(DATASOURCE)
     .query(query)
     .definition(query)
     .refresh(VariableRefresh.OnTimeRangeChanged)
-    .sort(VariableSort.AlphabeticalAsc)
+    .sort(VariableSort.AlphabeticalAsc);
+}
+
+/**
+ * A multi-value variable over one label's values (`label_values(<series>, <label>)`), "All" = `.*`.
+ * `series` is a scoped selector (`orchestrator_ready{${scope(JOBS.orchestrator)}}`).
+ */
+export function labelVariable(name: string, label: string, series: string): QueryVariableBuilder {
+  return queryVariable(name, label, `label_values(${series}, ${name})`)
     .multi(true)
     .includeAll(true)
     .allValue('.*')
     .current({ text: 'All', value: '$__all' });
+}
+
+/** The clusters where the bundle runs, if the series carry a cluster label (a Thanos or Mimir view). */
+export function clusterVariable(): QueryVariableBuilder {
+  const jobs = `job=~"${BUNDLE_JOBS.join('|')}"`;
+  return queryVariable('cluster', 'Cluster', `label_values(up{${jobs}}, ${alerts.clusterLabel})`)
+    .multi(false)
+    .includeAll(true)
+    .allValue('.*')
+    .current({ text: 'All', value: '$__all' });
+}
+
+/** One installation: the namespaces where a job of the bundle runs, the configured one first chosen. */
+export function namespaceVariable(): QueryVariableBuilder {
+  const jobs = `job=~"${BUNDLE_JOBS.join('|')}", ${alerts.clusterLabel}=~"$cluster"`;
+  return queryVariable('namespace', 'Namespace', `label_values(up{${jobs}}, namespace)`)
+    .multi(false)
+    .includeAll(false)
+    .current({ text: alerts.namespace, value: alerts.namespace });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -358,14 +420,64 @@ export function stateTimelinePanel(o: PanelOptions): statetimeline.PanelBuilder 
     .legend(legend());
 }
 
+/** The build each instance runs (`<prefix>build_info`): package version, git commit, Node.js version. */
+export function versionsPanel(o: {
+  id: number;
+  /** `orchestrator_` or `agent_`. */
+  prefix: string;
+  selector: string;
+  /** The labels that name an instance (`instance`, or `pool` and `instance`). */
+  by: string[];
+  width?: number;
+}): table.PanelBuilder {
+  return tablePanel({
+    id: o.id,
+    title: 'Versions per instance',
+    description: `The build each instance runs (${o.prefix}build_info): package version, git commit, Node.js. A rollout shows two commits side by side.`,
+    unit: 'none',
+    ...(o.width !== undefined ? { width: o.width } : {}),
+    queries: [
+      q(
+        `max by (${[...o.by, 'version', 'commit', 'node_version'].join(', ')}) (${o.prefix}build_info{${o.selector}})`,
+      ),
+    ],
+    hide: ['Value'],
+  });
+}
+
+/** One series per `by` from a one-hot circuit-breaker state gauge: 0 closed, 1 half open, 2 open. */
+export function breakerStateQuery(metric: string, by: string, selector: string): string {
+  return `max by (${by}) (${metric}{${selector}, state="open"}) * 2\n  + max by (${by}) (${metric}{${selector}, state="half_open"})`;
+}
+
 export function row(id: number, title: string): RowBuilder {
   return new RowBuilder(title).id(id);
+}
+
+/** Any panel builder. */
+export type PanelBuilder = Builder<Panel>;
+
+/** One row of a dashboard and the panels under it, in order. */
+export interface Section {
+  row: RowBuilder;
+  panels: PanelBuilder[];
+}
+
+/**
+ * A row and its panels. Call it as `section(row(id(), 'Title'), panelA(id), panelB(id))`: arguments are
+ * evaluated in order, so the row takes its id before its panels, as they appear on the dashboard.
+ */
+export function section(rowBuilder: RowBuilder, ...panels: PanelBuilder[]): Section {
+  return { row: rowBuilder, panels };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Dashboards
 
-/** A dashboard with its catalog uid and title, the tag, the links block and the datasource variable. */
+/**
+ * A dashboard with its catalog uid and title, the tag, the links block (keeping the variables, so the
+ * next dashboard opens on the same installation) and the datasource, cluster and namespace variables.
+ */
 export function newDashboard(key: DashboardKey, description: string): DashboardBuilder {
   const { uid, title } = dashboards[key];
   return new DashboardBuilder(title)
@@ -382,14 +494,16 @@ export function newDashboard(key: DashboardKey, description: string): DashboardB
         .type(DashboardLinkType.Dashboards)
         .tags([TAG])
         .asDropdown(true)
-        .includeVars(false)
+        .includeVars(true)
         .keepTime(true)
         .targetBlank(false)
         .icon('external link')
         .tooltip('')
         .title('phoenix-orch dashboards'),
     )
-    .withVariable(datasourceVariable());
+    .withVariable(datasourceVariable())
+    .withVariable(clusterVariable())
+    .withVariable(namespaceVariable());
 }
 
 export function isPanel(panel: Panel | RowPanel): panel is Panel {
@@ -397,10 +511,15 @@ export function isPanel(panel: Panel | RowPanel): panel is Panel {
 }
 
 /**
- * Builds a dashboard and gives each of its alert panels (catalog ids) a link to the runbook of every
- * alert whose `dashboard_url` opens that panel (runbook URLs exactly as the alert rules carry them).
+ * Lays out the sections on the dashboard, builds it, and gives each of its alert panels (catalog ids) a
+ * link to the runbook of every alert whose `dashboard_url` opens that panel (runbook URLs exactly as the
+ * alert rules carry them).
  */
-export function finish(key: DashboardKey, builder: DashboardBuilder): Dashboard {
+export function finish(key: DashboardKey, builder: DashboardBuilder, sections: Section[]): Dashboard {
+  for (const s of sections) {
+    builder.withRow(s.row);
+    for (const panel of s.panels) builder.withPanel(panel);
+  }
   const built = builder.build();
   // The SDK defaults links to the controls menu (Grafana 12), which hides them: keep them in the header.
   for (const link of built.links ?? []) delete link.placement;

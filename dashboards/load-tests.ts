@@ -15,6 +15,8 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   API_ROUTES,
+  INSTALLATION,
+  JOBS,
   THRESHOLDS,
   above,
   below,
@@ -26,8 +28,12 @@ import {
   quantile,
   rate,
   row,
+  scope,
+  section,
   statPanel,
   timeseriesPanel,
+  type Ids,
+  type Section,
 } from './common.ts';
 import { FRONTEND } from './load-balancer.ts';
 
@@ -38,204 +44,263 @@ const counters = `${ARTILLERY_PREFIX}_counters`;
 const rates = `${ARTILLERY_PREFIX}_rates`;
 const summaries = `${ARTILLERY_PREFIX}_summaries`;
 
+/**
+ * The orchestrators of the chosen installation and their client traffic. Artillery's series are pushed
+ * under the job of the run (WORKER_ID), so they are scoped by the installation only.
+ */
+const orch = scope(JOBS.orchestrator);
+const api = `${orch}, ${API_ROUTES}`;
+
 /** Sum over every worker of the rate of one Artillery counter. */
-const counterRate = (metric: string) => `sum(${rate(`${counters}{metric="${metric}"}`)})`;
+const counterRate = (metric: string) => `sum(${rate(`${counters}{${INSTALLATION}, metric="${metric}"}`)})`;
 
 export function loadTestsDashboard(): Dashboard {
   const id = panelIds();
-  const builder = newDashboard(
+  const board = newDashboard(
     'loadTests',
     'Artillery runs as the clients saw them (Pushgateway) beside the orchestrators\u2019 and the load balancer\u2019s view of the same traffic.',
   )
     .time({ from: 'now-1h', to: 'now' })
-    .refresh('10s')
+    .refresh('10s');
+  return finish('loadTests', board, [clientSide(id), servicesDuringTheRun(id)]);
+}
 
-    .withRow(row(id(), 'Artillery (client side)'))
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: 'Requests sent in the range',
-        unit: 'short',
-        width: 6,
-        queries: [instant(q(`sum(increase(${counters}{metric="http_requests"}[$__range]))`, 'requests'))],
-      }),
-    )
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: 'Virtual users failed in the range',
-        unit: 'short',
-        width: 6,
-        queries: [
-          instant(q(`sum(increase(${counters}{metric="vusers_failed"}[$__range])) or vector(0)`, 'failed')),
-        ],
-        thresholds: above(1),
-      }),
-    )
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: 'Artillery errors in the range',
-        description: 'Transport errors Artillery counted (ETIMEDOUT, ECONNRESET, ...), not HTTP error codes.',
-        unit: 'short',
-        width: 6,
-        queries: [
-          instant(q(`sum(increase(${counters}{metric=~"errors_.+"}[$__range])) or vector(0)`, 'errors')),
-        ],
-        thresholds: above(1),
-      }),
-    )
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: 'Client p95 response time (last period)',
-        unit: 'ms',
-        width: 6,
-        queries: [q(`max(${summaries}{metric="http_response_time_p95"})`, 'p95')],
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Requests and responses per second',
-        unit: 'reqps',
-        width: 8,
-        queries: [
-          q(counterRate('http_requests'), 'requests'),
-          q(counterRate('http_responses'), 'responses'),
-          q(`sum(${rates}{metric="http_request_rate"})`, 'request rate (Artillery)'),
-        ],
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Response codes',
-        unit: 'reqps',
-        width: 8,
-        stack: 'normal',
-        queries: [q(`sum by (metric) (${rate(`${counters}{metric=~"http_codes_.+"}`)})`, '{{metric}}')],
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Response time to first byte (per reporting period)',
-        unit: 'ms',
-        width: 8,
-        queries: [
-          q(
-            `max by (metric) (${summaries}{metric=~"http_response_time_(median|p95|p99|max)"})`,
-            '{{metric}}',
-          ),
-        ],
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Virtual users',
-        unit: 'short',
-        width: 12,
-        queries: [
-          q(
-            `sum by (metric) (${rate(`${counters}{metric=~"vusers_(created|completed|failed)"}`)})`,
-            '{{metric}}/s',
-          ),
-        ],
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Errors by code',
-        unit: 'ops',
-        width: 12,
-        queries: [q(`sum by (metric) (${rate(`${counters}{metric=~"errors_.+"}`)})`, '{{metric}}')],
-      }),
-    )
+// ---------------------------------------------------------------------------------------------------
+// Artillery (client side)
 
-    .withRow(row(id(), 'The services during the run'))
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Request rate: clients, load balancer, orchestrators',
-        unit: 'reqps',
-        width: 8,
-        queries: [
-          q(counterRate('http_requests'), 'Artillery sent'),
-          q(
-            `sum(${rate(`haproxy_frontend_http_requests_total{proxy="${FRONTEND}"}`)})`,
-            'load balancer received',
-          ),
-          q(`sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`, 'orchestrators answered'),
-          q(`sum by (instance) (${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`, '{{instance}}'),
-        ],
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Latency p95: clients against orchestrators',
-        description:
-          'Artillery\u2019s time to first byte (client side, through the load balancer) and the orchestrators\u2019 own histogram.',
-        unit: 's',
-        width: 8,
-        queries: [
-          q(`max(${summaries}{metric="http_response_time_p95"}) / 1000`, 'Artillery p95'),
-          q(
-            quantile(0.95, 'orchestrator_http_request_duration_seconds', API_ROUTES, []),
-            'orchestrators p95',
-          ),
-          q(
-            quantile(0.99, 'orchestrator_http_request_duration_seconds', API_ROUTES, []),
-            'orchestrators p99',
-          ),
-        ],
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Orchestrator 5xx share',
-        unit: 'percentunit',
-        width: 8,
-        min: 0,
-        queries: [
-          q(
-            `(sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}, status=~"5.."}`)}) or vector(0))\n  / sum(${rate(`orchestrator_http_requests_total{${API_ROUTES}}`)})`,
-            '5xx share',
-          ),
-        ],
-        thresholds: above(THRESHOLDS.errorRatio),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Cache lookups during the run',
-        unit: 'ops',
-        width: 12,
-        stack: 'normal',
-        queries: [q(`sum by (result) (${rate('orchestrator_cache_lookups_total')})`, '{{result}}')],
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Cache hit ratio during the run',
-        unit: 'percentunit',
-        width: 12,
-        min: 0,
-        max: 1,
-        queries: [
-          q(
-            `sum(${rate('orchestrator_cache_lookups_total{result="hit"}')})\n  / sum(${rate('orchestrator_cache_lookups_total{result=~"hit|miss"}')})`,
-            'hit ratio',
-          ),
-        ],
-        thresholds: below(THRESHOLDS.cacheHitRatio),
-      }),
-    );
-  return finish('loadTests', builder);
+function clientSide(id: Ids): Section {
+  return section(
+    row(id(), 'Artillery (client side)'),
+    requestsSent(id),
+    virtualUsersFailed(id),
+    artilleryErrors(id),
+    clientP95(id),
+    requestsAndResponses(id),
+    responseCodes(id),
+    responseTimes(id),
+    virtualUsers(id),
+    errorsByCode(id),
+  );
+}
+
+function requestsSent(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: 'Requests sent in the range',
+    unit: 'short',
+    width: 6,
+    queries: [
+      instant(q(`sum(increase(${counters}{${INSTALLATION}, metric="http_requests"}[$__range]))`, 'requests')),
+    ],
+  });
+}
+
+function virtualUsersFailed(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: 'Virtual users failed in the range',
+    unit: 'short',
+    width: 6,
+    queries: [
+      instant(
+        q(
+          `sum(increase(${counters}{${INSTALLATION}, metric="vusers_failed"}[$__range])) or vector(0)`,
+          'failed',
+        ),
+      ),
+    ],
+    thresholds: above(1),
+  });
+}
+
+function artilleryErrors(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: 'Artillery errors in the range',
+    description: 'Transport errors Artillery counted (ETIMEDOUT, ECONNRESET, ...), not HTTP error codes.',
+    unit: 'short',
+    width: 6,
+    queries: [
+      instant(
+        q(
+          `sum(increase(${counters}{${INSTALLATION}, metric=~"errors_.+"}[$__range])) or vector(0)`,
+          'errors',
+        ),
+      ),
+    ],
+    thresholds: above(1),
+  });
+}
+
+function clientP95(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: 'Client p95 response time (last period)',
+    unit: 'ms',
+    width: 6,
+    queries: [q(`max(${summaries}{${INSTALLATION}, metric="http_response_time_p95"})`, 'p95')],
+  });
+}
+
+function requestsAndResponses(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Requests and responses per second',
+    unit: 'reqps',
+    width: 8,
+    queries: [
+      q(counterRate('http_requests'), 'requests'),
+      q(counterRate('http_responses'), 'responses'),
+      q(`sum(${rates}{${INSTALLATION}, metric="http_request_rate"})`, 'request rate (Artillery)'),
+    ],
+  });
+}
+
+function responseCodes(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Response codes',
+    unit: 'reqps',
+    width: 8,
+    stack: 'normal',
+    queries: [
+      q(`sum by (metric) (${rate(`${counters}{${INSTALLATION}, metric=~"http_codes_.+"}`)})`, '{{metric}}'),
+    ],
+  });
+}
+
+function responseTimes(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Response time to first byte (per reporting period)',
+    unit: 'ms',
+    width: 8,
+    queries: [
+      q(
+        `max by (metric) (${summaries}{${INSTALLATION}, metric=~"http_response_time_(median|p95|p99|max)"})`,
+        '{{metric}}',
+      ),
+    ],
+  });
+}
+
+function virtualUsers(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Virtual users',
+    unit: 'short',
+    width: 12,
+    queries: [
+      q(
+        `sum by (metric) (${rate(`${counters}{${INSTALLATION}, metric=~"vusers_(created|completed|failed)"}`)})`,
+        '{{metric}}/s',
+      ),
+    ],
+  });
+}
+
+function errorsByCode(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Errors by code',
+    unit: 'ops',
+    width: 12,
+    queries: [
+      q(`sum by (metric) (${rate(`${counters}{${INSTALLATION}, metric=~"errors_.+"}`)})`, '{{metric}}'),
+    ],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The services during the run
+
+function servicesDuringTheRun(id: Ids): Section {
+  return section(
+    row(id(), 'The services during the run'),
+    requestRates(id),
+    latencies(id),
+    orchestratorErrors(id),
+    cacheLookups(id),
+    cacheHitRatio(id),
+  );
+}
+
+function requestRates(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Request rate: clients, load balancer, orchestrators',
+    unit: 'reqps',
+    width: 8,
+    queries: [
+      q(counterRate('http_requests'), 'Artillery sent'),
+      q(
+        `sum(${rate(`haproxy_frontend_http_requests_total{${scope(JOBS.haproxy)}, proxy="${FRONTEND}"}`)})`,
+        'load balancer received',
+      ),
+      q(`sum(${rate(`orchestrator_http_requests_total{${api}}`)})`, 'orchestrators answered'),
+      q(`sum by (instance) (${rate(`orchestrator_http_requests_total{${api}}`)})`, '{{instance}}'),
+    ],
+  });
+}
+
+function latencies(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Latency p95: clients against orchestrators',
+    description:
+      'Artillery\u2019s time to first byte (client side, through the load balancer) and the orchestrators\u2019 own histogram.',
+    unit: 's',
+    width: 8,
+    queries: [
+      q(`max(${summaries}{${INSTALLATION}, metric="http_response_time_p95"}) / 1000`, 'Artillery p95'),
+      q(quantile(0.95, 'orchestrator_http_request_duration_seconds', api, []), 'orchestrators p95'),
+      q(quantile(0.99, 'orchestrator_http_request_duration_seconds', api, []), 'orchestrators p99'),
+    ],
+  });
+}
+
+function orchestratorErrors(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Orchestrator 5xx share',
+    unit: 'percentunit',
+    width: 8,
+    min: 0,
+    queries: [
+      q(
+        `(sum(${rate(`orchestrator_http_requests_total{${api}, status=~"5.."}`)}) or vector(0))\n  / sum(${rate(`orchestrator_http_requests_total{${api}}`)})`,
+        '5xx share',
+      ),
+    ],
+    thresholds: above(THRESHOLDS.errorRatio),
+  });
+}
+
+function cacheLookups(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Cache lookups during the run',
+    unit: 'ops',
+    width: 12,
+    stack: 'normal',
+    queries: [q(`sum by (result) (${rate(`orchestrator_cache_lookups_total{${orch}}`)})`, '{{result}}')],
+  });
+}
+
+function cacheHitRatio(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Cache hit ratio during the run',
+    unit: 'percentunit',
+    width: 12,
+    min: 0,
+    max: 1,
+    queries: [
+      q(
+        `sum(${rate(`orchestrator_cache_lookups_total{${orch}, result="hit"}`)})\n  / sum(${rate(`orchestrator_cache_lookups_total{${orch}, result=~"hit|miss"}`)})`,
+        'hit ratio',
+      ),
+    ],
+    thresholds: below(THRESHOLDS.cacheHitRatio),
+  });
 }

@@ -147,6 +147,11 @@ export const FAULT_ONLY_PANELS: FaultOnlyPanel[] = [
   },
   {
     dashboard: d('orchestrator'),
+    title: 'Stale answers per pool and reason',
+    reason: 'an answer is served stale only when its pool fails (unreachable, timed out, breaker open)',
+  },
+  {
+    dashboard: d('orchestrator'),
     title: 'Single-flight waits and skipped stores',
     reason:
       'waits need concurrent identical requests on a cold key, skipped stores a state change during the computation',

@@ -2,7 +2,9 @@
  * SLOs of the orchestrator's client traffic, as the alerts define them (`alerts/config.ts` slo): an
  * availability SLI (requests not answered 5xx) and a latency SLI (requests answered within a histogram
  * bucket bound), each against its objective, the error budget left, and the burn rates the multi-window,
- * multi-burn-rate alerts read (the alerts' recording rules `job:orchestrator_*:ratio_rate<window>`).
+ * multi-burn-rate alerts read (the alerts' recording rules `namespace_job:orchestrator_*:ratio_rate<window>`).
+ * The period's shares are sums over the period of the rates the rules record, not `increase()` of the
+ * raw counters: Prometheus must keep those series for the period (alerts/README.md, "Retention").
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { parseDuration } from '../alerts/duration.ts';
@@ -19,20 +21,27 @@ import {
   q,
   quantile,
   recorded,
+  recordedRate,
   recordedRequests,
+  scope,
+  SLO_SAMPLE_WINDOW,
   row,
+  section,
   statPanel,
   timeseriesPanel,
+  type Ids,
   type Query,
+  type RecordedRate,
+  type Section,
   type Step,
 } from './common.ts';
 
 const ids = alertPanels.slo;
 
-/** The period the objectives hold over (the burn-rate factors 14.4 / 6 / 3 / 1 assume 30 days). */
-export const SLO_PERIOD = '30d';
+/** The period the objectives hold over (`alerts/config.ts`; the burn-rate factors assume 30 days). */
+export const SLO_PERIOD = SLO.period;
 
-const job = `job="${JOBS.orchestrator}"`;
+const job = scope(JOBS.orchestrator);
 const client = `${job}, ${API_ROUTES}`;
 /** The latency bound as the histogram's `le` label writes it. */
 const le = String(SLO.latency.thresholdSeconds);
@@ -76,11 +85,16 @@ function burnQueries(ratio: 'availability_errors' | 'latency_errors', objective:
 const shortWindow = SLO.burnRates.fast.windows[0]!.short;
 const longWindow = SLO.burnRates.fast.windows[0]!.long;
 
-// `or vector(0)`: no 5xx yet means a full budget, not "no data".
-const errors30d = `(sum(increase(orchestrator_http_requests_total{${client}, status=~"5.."}[${SLO_PERIOD}])) or vector(0))`;
-const requests30d = `sum(increase(orchestrator_http_requests_total{${client}}[${SLO_PERIOD}]))`;
-const fast30d = `sum(increase(orchestrator_http_request_duration_seconds_bucket{${client}, le="${le}"}[${SLO_PERIOD}]))`;
-const timed30d = `sum(increase(orchestrator_http_request_duration_seconds_count{${client}}[${SLO_PERIOD}]))`;
+/**
+ * One recorded rate summed over the period: its samples, each the rate over the last few minutes, add
+ * up in proportion to the events of the period, so a ratio of two such sums is the period's share. The
+ * errors' rate is 0, not absent, while requests flow without a 5xx, so the budget starts full.
+ */
+const overPeriod = (what: RecordedRate) =>
+  `sum_over_time(${recordedRate(what, SLO_SAMPLE_WINDOW)}{${job}}[${SLO_PERIOD}])`;
+const errorShare = `${overPeriod('http_errors')}\n  / ${overPeriod('http_requests')}`;
+const slowShare = `${overPeriod('http_slow_requests')}\n  / ${overPeriod('http_request_duration_seconds_count')}`;
+const budgetOf = (objective: number) => Number((1 - objective).toPrecision(12));
 
 const budgetSteps: Step[] = [
   { value: null, color: 'red' },
@@ -88,155 +102,201 @@ const budgetSteps: Step[] = [
   { value: 0.25, color: 'green' },
 ];
 
+const availability = SLO.availability.objective;
+const latency = SLO.latency.objective;
+
 export function sloDashboard(): Dashboard {
   const id = panelIds();
-  const availability = SLO.availability.objective;
-  const latency = SLO.latency.objective;
-  const builder = newDashboard(
+  const board = newDashboard(
     'slo',
     `Orchestrator SLOs over ${SLO_PERIOD}: availability ${availability * 100}% of client requests not 5xx, latency ${latency * 100}% within ${le}s; error budgets and burn rates.`,
-  )
-    .time({ from: 'now-7d', to: 'now' })
+  ).time({ from: 'now-7d', to: 'now' });
+  return finish('slo', board, [objectives(id), availabilitySection(id), latencySection(id)]);
+}
 
-    .withRow(row(id(), `Objectives over the last ${SLO_PERIOD}`))
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: `Availability (objective ${availability * 100}%)`,
-        description: `Share of client requests over the last ${SLO_PERIOD} not answered with a 5xx.`,
-        unit: 'percentunit',
-        decimals: 3,
-        queries: [instant(q(`1 - ${errors30d}\n  / ${requests30d}`, 'availability'))],
-        thresholds: below(availability),
-      }),
-    )
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: 'Availability error budget remaining',
-        description: `1 - (5xx share over ${SLO_PERIOD}) / (1 - objective): 100% untouched, 0 spent, negative overspent.`,
-        unit: 'percentunit',
-        decimals: 1,
-        queries: [
-          instant(
-            q(
-              `1 - (${errors30d}\n  / ${requests30d}) / ${Number((1 - availability).toPrecision(12))}`,
-              'remaining',
-            ),
-          ),
-        ],
-        thresholds: budgetSteps,
-      }),
-    )
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: `Latency: within ${le}s (objective ${latency * 100}%)`,
-        description: `Share of client requests over the last ${SLO_PERIOD} answered within ${le}s.`,
-        unit: 'percentunit',
-        decimals: 3,
-        queries: [instant(q(`${fast30d}\n  / ${timed30d}`, 'within bound'))],
-        thresholds: below(latency),
-      }),
-    )
-    .withPanel(
-      statPanel({
-        id: id(),
-        title: 'Latency error budget remaining',
-        unit: 'percentunit',
-        decimals: 1,
-        queries: [
-          instant(
-            q(
-              `1 - (1 - ${fast30d}\n  / ${timed30d}) / ${Number((1 - latency).toPrecision(12))}`,
-              'remaining',
-            ),
-          ),
-        ],
-        thresholds: budgetSteps,
-      }),
-    )
+// ---------------------------------------------------------------------------------------------------
+// Objectives over the period
 
-    .withRow(row(id(), 'Availability'))
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Availability SLI',
-        unit: 'percentunit',
-        width: 8,
-        queries: [
-          q(`1 - ${recorded('availability_errors', shortWindow)}{${job}}`, shortWindow),
-          q(`1 - ${recorded('availability_errors', longWindow)}{${job}}`, longWindow),
-        ],
-        thresholds: below(availability),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: ids.availabilityBurnRate,
-        title: 'Availability burn rate',
-        description:
-          'Error ratio over each alert window divided by the error budget (1 - objective). An alert fires when both windows of a pair exceed its factor.',
-        unit: 'suffix:x',
-        width: 16,
-        min: 0,
-        queries: burnQueries('availability_errors', availability),
-        thresholds: burnSteps(),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: 'Client requests',
-        unit: 'reqps',
-        width: 24,
-        height: 6,
-        queries: [q(`${recordedRequests(shortWindow)}{${job}}`, `requests (${shortWindow})`)],
-      }),
-    )
+function objectives(id: Ids): Section {
+  return section(
+    row(id(), `Objectives over the last ${SLO_PERIOD}`),
+    availabilityOverPeriod(id),
+    availabilityBudget(id),
+    latencyOverPeriod(id),
+    latencyBudget(id),
+    dataRetained(id),
+  );
+}
 
-    .withRow(row(id(), 'Latency'))
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: `Latency SLI: share within ${le}s`,
-        unit: 'percentunit',
-        width: 8,
-        queries: [
-          q(`1 - ${recorded('latency_errors', shortWindow)}{${job}}`, shortWindow),
-          q(`1 - ${recorded('latency_errors', longWindow)}{${job}}`, longWindow),
-        ],
-        thresholds: below(latency),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: ids.latencyBurnRate,
-        title: 'Latency burn rate',
-        description: `Share of requests slower than ${le}s over each alert window divided by the error budget (1 - objective).`,
-        unit: 'suffix:x',
-        width: 16,
-        min: 0,
-        queries: burnQueries('latency_errors', latency),
-        thresholds: burnSteps(),
-      }),
-    )
-    .withPanel(
-      timeseriesPanel({
-        id: id(),
-        title: `Latency p99 against the ${le}s bound`,
-        unit: 's',
-        width: 24,
-        height: 6,
-        queries: [
-          q(quantile(0.99, 'orchestrator_http_request_duration_seconds', client, []), 'p99'),
-          q(quantile(0.95, 'orchestrator_http_request_duration_seconds', client, []), 'p95'),
-        ],
-        thresholds: [
-          { value: null, color: 'green' },
-          { value: SLO.latency.thresholdSeconds, color: 'red' },
-        ],
-      }),
-    );
-  return finish('slo', builder);
+function dataRetained(id: Ids) {
+  const requests = `${recordedRate('http_requests', SLO_SAMPLE_WINDOW)}{${job}}`;
+  const period = parseDuration(SLO_PERIOD);
+  return statPanel({
+    id: id(),
+    title: 'Recorded data in the period',
+    description: `How far back the recorded rates the shares are summed from reach, up to ${SLO_PERIOD} (in steps of ${SLO_SAMPLE_WINDOW}; 0 in the first ones). Less means Prometheus keeps less than the SLO period (a Prometheus installed by the usual Helm chart keeps 10 days unless told otherwise): the shares cover only this long.`,
+    unit: 's',
+    width: 4,
+    queries: [
+      instant(
+        q(
+          `(time() - min_over_time(timestamp(${requests})[${SLO_PERIOD}:${SLO_SAMPLE_WINDOW}]))\n  or vector(0)`,
+          'retained',
+        ),
+      ),
+    ],
+    thresholds: [
+      { value: null, color: 'orange' },
+      { value: period - 86400, color: 'green' },
+    ],
+  });
+}
+
+function availabilityOverPeriod(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: `Availability (objective ${availability * 100}%)`,
+    width: 5,
+    description: `Share of client requests over the last ${SLO_PERIOD} not answered with a 5xx.`,
+    unit: 'percentunit',
+    decimals: 3,
+    queries: [instant(q(`1 - ${errorShare}`, 'availability'))],
+    thresholds: below(availability),
+  });
+}
+
+function availabilityBudget(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: 'Availability error budget remaining',
+    width: 5,
+    description: `1 - (5xx share over ${SLO_PERIOD}) / (1 - objective): 100% untouched, 0 spent, negative overspent.`,
+    unit: 'percentunit',
+    decimals: 1,
+    queries: [instant(q(`1 - (${errorShare}) / ${budgetOf(availability)}`, 'remaining'))],
+    thresholds: budgetSteps,
+  });
+}
+
+function latencyOverPeriod(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: `Latency: within ${le}s (objective ${latency * 100}%)`,
+    width: 5,
+    description: `Share of client requests over the last ${SLO_PERIOD} answered within ${le}s.`,
+    unit: 'percentunit',
+    decimals: 3,
+    queries: [instant(q(`1 - ${slowShare}`, 'within bound'))],
+    thresholds: below(latency),
+  });
+}
+
+function latencyBudget(id: Ids) {
+  return statPanel({
+    id: id(),
+    title: 'Latency error budget remaining',
+    width: 5,
+    unit: 'percentunit',
+    decimals: 1,
+    queries: [instant(q(`1 - (${slowShare}) / ${budgetOf(latency)}`, 'remaining'))],
+    thresholds: budgetSteps,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Availability
+
+function availabilitySection(id: Ids): Section {
+  return section(row(id(), 'Availability'), availabilitySli(id), availabilityBurnRate(), clientRequests(id));
+}
+
+function availabilitySli(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Availability SLI',
+    unit: 'percentunit',
+    width: 8,
+    queries: [
+      q(`1 - ${recorded('availability_errors', shortWindow)}{${job}}`, shortWindow),
+      q(`1 - ${recorded('availability_errors', longWindow)}{${job}}`, longWindow),
+    ],
+    thresholds: below(availability),
+  });
+}
+
+function availabilityBurnRate() {
+  return timeseriesPanel({
+    id: ids.availabilityBurnRate,
+    title: 'Availability burn rate',
+    description:
+      'Error ratio over each alert window divided by the error budget (1 - objective). An alert fires when both windows of a pair exceed its factor.',
+    unit: 'suffix:x',
+    width: 16,
+    min: 0,
+    queries: burnQueries('availability_errors', availability),
+    thresholds: burnSteps(),
+  });
+}
+
+function clientRequests(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: 'Client requests',
+    unit: 'reqps',
+    width: 24,
+    height: 6,
+    queries: [q(`${recordedRequests(shortWindow)}{${job}}`, `requests (${shortWindow})`)],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Latency
+
+function latencySection(id: Ids): Section {
+  return section(row(id(), 'Latency'), latencySli(id), latencyBurnRate(), latencyQuantiles(id));
+}
+
+function latencySli(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: `Latency SLI: share within ${le}s`,
+    unit: 'percentunit',
+    width: 8,
+    queries: [
+      q(`1 - ${recorded('latency_errors', shortWindow)}{${job}}`, shortWindow),
+      q(`1 - ${recorded('latency_errors', longWindow)}{${job}}`, longWindow),
+    ],
+    thresholds: below(latency),
+  });
+}
+
+function latencyBurnRate() {
+  return timeseriesPanel({
+    id: ids.latencyBurnRate,
+    title: 'Latency burn rate',
+    description: `Share of requests slower than ${le}s over each alert window divided by the error budget (1 - objective).`,
+    unit: 'suffix:x',
+    width: 16,
+    min: 0,
+    queries: burnQueries('latency_errors', latency),
+    thresholds: burnSteps(),
+  });
+}
+
+function latencyQuantiles(id: Ids) {
+  return timeseriesPanel({
+    id: id(),
+    title: `Latency p99 against the ${le}s bound`,
+    unit: 's',
+    width: 24,
+    height: 6,
+    queries: [
+      q(quantile(0.99, 'orchestrator_http_request_duration_seconds', client, []), 'p99'),
+      q(quantile(0.95, 'orchestrator_http_request_duration_seconds', client, []), 'p95'),
+    ],
+    thresholds: [
+      { value: null, color: 'green' },
+      { value: SLO.latency.thresholdSeconds, color: 'red' },
+    ],
+  });
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
 import { stringify } from 'yaml';
+import { DASHBOARD_FOLDER } from '../platform/dashboards.ts';
 import { FILES, fromRoot } from '../platform/files.ts';
 
 const KUSTOMIZE = path.dirname(fileURLToPath(import.meta.url));
@@ -30,6 +31,17 @@ const VOLUME_PATCH = path.join(
 export const DASHBOARD_COMPONENT_LABEL = { 'app.kubernetes.io/component': 'grafana-dashboard' };
 /** Every dashboard ConfigMap's labels: the selector label and the bundle's name. */
 const DASHBOARD_LABELS = { 'app.kubernetes.io/name': 'phoenix-orch', ...DASHBOARD_COMPONENT_LABEL };
+
+/**
+ * The folder Grafana's dashboard sidecar (kiwigrid/k8s-sidecar, as kube-prometheus-stack runs it) files
+ * them in: `grafana_folder` where the chart sets `sidecar.dashboards.folderAnnotation: grafana_folder`
+ * (the usual value), `k8s-sidecar-target-directory` where it sets none (the sidecar's own default). A
+ * folder in Grafana needs `sidecar.dashboards.provider.foldersFromFilesStructure: true` as well.
+ */
+export const DASHBOARD_ANNOTATIONS = {
+  grafana_folder: DASHBOARD_FOLDER,
+  'k8s-sidecar-target-directory': DASHBOARD_FOLDER,
+};
 
 /** The dashboard files, sorted: every `*.json` in the generated folder. */
 export function dashboardFiles(dir = DASHBOARDS_DIR): string[] {
@@ -76,7 +88,11 @@ export async function renderPackaging(dir = DASHBOARDS_DIR): Promise<Map<string,
     {
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
-      generatorOptions: { disableNameSuffixHash: true, labels: DASHBOARD_LABELS },
+      generatorOptions: {
+        disableNameSuffixHash: true,
+        labels: DASHBOARD_LABELS,
+        annotations: DASHBOARD_ANNOTATIONS,
+      },
       configMapGenerator: files.map((f) => ({ name: names.get(f), files: [f] })),
     },
   );

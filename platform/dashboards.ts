@@ -4,6 +4,9 @@
  * builders give these panels exactly these ids; other panels take ids that are not listed here.
  */
 
+/** The Grafana folder the dashboards are filed in (the sidecar's folder annotation, the standalone provider). */
+export const DASHBOARD_FOLDER = 'phoenix-orch';
+
 /** Where Grafana is reached; alert links are built on it. Overridable for a cluster's Grafana. */
 export const GRAFANA_URL = process.env['GRAFANA_URL'] ?? 'http://grafana.phoenix-orch.svc:3000';
 
@@ -29,6 +32,7 @@ export const alertPanels = {
     orchestratorCpuOfLimit: 105,
     orchestratorMemoryOfLimit: 106,
     queueLength: 107,
+    orchestratorEventLoop: 108,
   },
   orchestrator: {
     breakerState: 201,
@@ -39,6 +43,7 @@ export const alertPanels = {
     agentCpuOfLimit: 301,
     agentMemoryOfLimit: 302,
     poolHealthyInstances: 303,
+    agentEventLoop: 304,
   },
   redis: {
     replicationLag: 401,

@@ -74,6 +74,15 @@ export const BASE_METRICS = {
   redisErrors: counter('redis_errors_total', 'Redis commands that failed or timed out, by operation.', [
     'operation',
   ]),
+  eventLoopActive: counter(
+    'event_loop_active_seconds_total',
+    'Time the event loop spent running callbacks rather than waiting for I/O (performance.eventLoopUtilization()); its rate is the utilisation, 1 when saturated. Lag: the nodejs_eventloop_lag_* gauges.',
+  ),
+  buildInfo: gauge(
+    'build_info',
+    'Always 1; the labels name the build that runs: package version, git commit, Node.js version.',
+    ['version', 'commit', 'node_version'],
+  ),
 } as const;
 
 /** A base metric's full name for one kind of service. */

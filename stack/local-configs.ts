@@ -10,7 +10,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { FILES, fromRoot } from '../platform/files.ts';
 import { POOL_LIST } from '../platform/pools.ts';
-import { JOBS, ORCHESTRATOR } from '../platform/workloads.ts';
+import { JOBS, NAMESPACE, ORCHESTRATOR } from '../platform/workloads.ts';
 import { HOST, ROOT, type Layout } from './layout.ts';
 import { renderHaproxy, renderRedis, renderSentinel } from './render.ts';
 
@@ -199,9 +199,21 @@ function writeServicesProxy(l: Layout): void {
   writeFileSync(confFile(l, 'services-proxy.cfg'), text);
 }
 
+/** The commit the services run from, for their `*_build_info` (as the image's GIT_COMMIT build argument). */
+export function checkoutCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The namespace label the Prometheus Operator gives every target: the alerts and dashboards select by it. */
+const targetLabels = (pod: string) => ({ namespace: NAMESPACE, pod });
+
 const target = (port: number, pod: string, extra: Record<string, string> = {}) => ({
   targets: [`${HOST}:${port}`],
-  labels: { pod, ...extra },
+  labels: { ...targetLabels(pod), ...extra },
 });
 
 type Relabel = {
@@ -253,7 +265,7 @@ export function prometheusConfig(l: Layout, drill: boolean) {
         metrics_path: '/scrape',
         static_configs: l.ports.sentinel.map((p, i) => ({
           targets: [`redis://${HOST}:${p}`],
-          labels: { pod: `sentinel-${i + 1}` },
+          labels: targetLabels(`sentinel-${i + 1}`),
         })),
         relabel_configs: [
           { source_labels: ['__address__'], target_label: '__param_target' },

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { cpuCores, memoryBytes, RESOURCES } from '../platform/limits.ts';
 import { ORCHESTRATOR } from '../platform/workloads.ts';
 import { HOST, ROOT, type Layout } from './layout.ts';
-import { apiKey, confFile, lbMasterSocket, pools, readSharedEnv } from './local-configs.ts';
+import { apiKey, checkoutCommit, confFile, lbMasterSocket, pools, readSharedEnv } from './local-configs.ts';
 import type { ProcessSpec } from './supervisor.ts';
 
 /** The seed's per-instance limits, reported by the services as if set by Kubernetes. */
@@ -24,7 +24,7 @@ const health = (port: number, p = '/health') => ({
 });
 
 export function processSpecs(l: Layout, node = process.execPath): ProcessSpec[] {
-  const shared = readSharedEnv();
+  const shared = { ...readSharedEnv(), GIT_COMMIT: checkoutCommit() };
   const sentinels = l.ports.sentinel.map((p) => `${HOST}:${p}`).join(',');
   const service = (
     name: string,

@@ -8,20 +8,21 @@ import type { AlertingRule, Context } from '../lib.ts';
 export function agentAlerts(ctx: Context): AlertingRule[] {
   const c = ctx.config;
   const orchestrator = ctx.job(c.jobs.orchestrator);
-  const healthy = `max by (pool) (orchestrator_agent_pool_healthy_instances{${orchestrator}})`;
+  const pool = ctx.by('pool');
+  const healthy = `max ${pool} (orchestrator_agent_pool_healthy_instances{${orchestrator}})`;
   return [
     ctx.alert({
       name: 'AgentHealthDegraded',
       expr: `
         (
           ${healthy}
-          < max by (pool) (orchestrator_agent_pool_instances{${orchestrator}})
+          < max ${pool} (orchestrator_agent_pool_instances{${orchestrator}})
         )
         or
         (
           ${healthy}
-          and on (pool)
-          (min by (pool) (orchestrator_agent_pool_up{${orchestrator}}) == 0)
+          and ${ctx.on('pool')}
+          (min ${pool} (orchestrator_agent_pool_up{${orchestrator}}) == 0)
         )`,
       for: c.agentHealth.for,
       severity: c.agentHealth.severity,

@@ -1,6 +1,7 @@
 import type { AlertsConfig } from '../config.ts';
 import { createContext, type Mode, type RuleGroup } from '../lib.ts';
 import { agentAlerts } from './agents.ts';
+import { eventLoopAlerts } from './event-loop.ts';
 import { loadBalancerAlerts } from './load-balancer.ts';
 import { orchestratorAlerts } from './orchestrator.ts';
 import { redisAlerts } from './redis.ts';
@@ -14,7 +15,7 @@ export function buildGroups(config: AlertsConfig, mode: Mode): RuleGroup[] {
   return [
     { name: 'phoenix-orch.recording', rules: recordingRules(ctx) },
     { name: 'phoenix-orch.targets', rules: targetAlerts(ctx) },
-    { name: 'phoenix-orch.resources', rules: resourceAlerts(ctx) },
+    { name: 'phoenix-orch.resources', rules: [...resourceAlerts(ctx), ...eventLoopAlerts(ctx)] },
     { name: 'phoenix-orch.orchestrator', rules: orchestratorAlerts(ctx) },
     { name: 'phoenix-orch.agents', rules: agentAlerts(ctx) },
     { name: 'phoenix-orch.redis', rules: redisAlerts(ctx) },

@@ -9,6 +9,7 @@ export function orchestratorAlerts(ctx: Context): AlertingRule[] {
   const breakerWindow = ctx.range(circuitBreaker.window);
   const derivWindow = ctx.range(queueBacklog.derivWindow);
   const oldestAge = ctx.seconds(queueBacklog.minOldestAge);
+  const pool = ctx.by('pool');
 
   return [
     ctx.alert({
@@ -37,7 +38,7 @@ export function orchestratorAlerts(ctx: Context): AlertingRule[] {
       // An open breaker half-opens after BREAKER_RESET_TIMEOUT_MS and opens again on the next failure:
       // max_over_time bridges those gaps, and an idle half-open breaker stops counting after the window.
       expr: `
-        sum by (pool) (
+        sum ${ctx.by('pool')} (
           max_over_time(orchestrator_circuit_breaker_state{${orchestrator}, state="open"}[${breakerWindow}])
         ) > 0`,
       for: circuitBreaker.for,
@@ -51,11 +52,11 @@ export function orchestratorAlerts(ctx: Context): AlertingRule[] {
       name: 'OrchestratorQueueBacklogGrowing',
       // Every orchestrator reports the same Redis stream, hence max by pool.
       expr: `
-        max by (pool) (orchestrator_queue_length{${orchestrator}})
-        and on (pool)
-        (max by (pool) (deriv(orchestrator_queue_length{${orchestrator}}[${derivWindow}])) > 0)
-        and on (pool)
-        (max by (pool) (orchestrator_queue_oldest_pending_age_seconds{${orchestrator}}) > ${oldestAge})`,
+        max ${pool} (orchestrator_queue_length{${orchestrator}})
+        and ${ctx.on('pool')}
+        (max ${pool} (deriv(orchestrator_queue_length{${orchestrator}}[${derivWindow}])) > 0)
+        and ${ctx.on('pool')}
+        (max ${pool} (orchestrator_queue_oldest_pending_age_seconds{${orchestrator}}) > ${oldestAge})`,
       for: queueBacklog.for,
       severity: queueBacklog.severity,
       component: 'orchestrator',

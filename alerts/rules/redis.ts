@@ -12,7 +12,7 @@ export function redisAlerts(ctx: Context): AlertingRule[] {
       name: 'RedisReplicationLagHigh',
       // Seen from the primary: seconds since each replica last acknowledged (replicas ack every second).
       expr: `
-        max by (job, instance, slave_ip, slave_port) (
+        max ${ctx.by('job', 'instance', 'slave_ip', 'slave_port')} (
           redis_connected_slave_lag_seconds{${redis}}
         ) > ${lag}`,
       for: c.redisReplicationLag.for,
@@ -24,7 +24,7 @@ export function redisAlerts(ctx: Context): AlertingRule[] {
     }),
     ctx.alert({
       name: 'RedisReplicaLinkDown',
-      expr: `max by (job, instance) (redis_master_link_up{${redis}}) == 0`,
+      expr: `max ${ctx.by('job', 'instance')} (redis_master_link_up{${redis}}) == 0`,
       for: c.redisReplicaLink.for,
       severity: c.redisReplicaLink.severity,
       component: 'redis',
@@ -34,15 +34,19 @@ export function redisAlerts(ctx: Context): AlertingRule[] {
     }),
     ctx.alert({
       name: 'RedisNoPrimary',
-      // `or vector(0)`: with no series at all (every exporter down) the count is 0, not absent.
+      // Per installation: the primaries that answer, or 0 where exporters answer but none is a
+      // primary, or 0 where no exporter of the namespace is scraped at all (absent).
       expr: `
         (
-          count(
+          count ${ctx.by()} (
             redis_instance_info{${redis}, role="master"}
-            and on (instance)
+            and ${ctx.on('instance')}
             (redis_up{${redis}} == 1)
           )
-          or vector(0)
+          or
+          0 * count ${ctx.by()} (redis_up{${redis}})
+          or
+          ${ctx.absent('redis_up', c.jobs.redis)} * 0
         ) < 1`,
       for: c.redisPrimary.for,
       severity: c.redisPrimary.severity,
@@ -55,8 +59,8 @@ export function redisAlerts(ctx: Context): AlertingRule[] {
       name: 'RedisSentinelFailover',
       // A failover changes the master_address label: two addresses seen within the window.
       expr: `
-        count by (master_name) (
-          count by (master_name, master_address) (
+        count ${ctx.by('master_name')} (
+          count ${ctx.by('master_name', 'master_address')} (
             last_over_time(redis_sentinel_master_status{${sentinel}}[${failoverWindow}])
           )
         ) > 1`,

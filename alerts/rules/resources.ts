@@ -13,13 +13,13 @@ export function resourceAlerts(ctx: Context): AlertingRule[] {
   const cpu = (prefix: string, selector: string) => `
     (
       rate(${prefix}_process_cpu_seconds_total{${selector}}[${window}])
-      / on (job, instance) group_left ()
+      / ${ctx.on('job', 'instance')} group_left ()
       (${prefix}_cpu_limit_cores{${selector}} > 0)
     ) > ${threshold}`;
   const memory = (prefix: string, selector: string) => `
     (
       ${prefix}_process_resident_memory_bytes{${selector}}
-      / on (job, instance) group_left ()
+      / ${ctx.on('job', 'instance')} group_left ()
       (${prefix}_memory_limit_bytes{${selector}} > 0)
     ) > ${threshold}`;
 

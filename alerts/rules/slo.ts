@@ -1,65 +1,79 @@
 import { parseDuration } from '../duration.ts';
+import type { AlertsConfig } from '../config.ts';
 import { num, type AlertingRule, type Context, type RecordingRule } from '../lib.ts';
 
 /**
  * Recording rules (`level:metric:operations`, named after the nominal window in both modes) and the
  * multi-window, multi-burn-rate alerts of the Google SRE workbook, chapter 5, for two SLOs of the
  * orchestrator's client traffic: availability (not 5xx) and latency (answered within a bucket bound).
+ * Every rule keeps `cluster` and `namespace` (level `namespace_job`), so installations never merge. The
+ * rates recorded over the shortest window are what the SLO period is summed from: a 30-day share is
+ * `sum_over_time` of them over 30 days, not an `increase()` of the raw counters over 30 days.
  */
 
 type Ratio = 'availability_errors' | 'latency_errors' | 'cache_hits';
+/** The recorded rates: client requests, those answered 5xx, those timed, those slower than the bound. */
+export type RecordedRate =
+  'http_requests' | 'http_errors' | 'http_request_duration_seconds_count' | 'http_slow_requests';
 
-export const requestsRecordName = (window: string) => `job:orchestrator_http_requests:rate${window}`;
-export const recordName = (ratio: Ratio, window: string) => `job:orchestrator_${ratio}:ratio_rate${window}`;
+const LEVEL = 'namespace_job';
+export const rateRecordName = (what: RecordedRate, window: string) =>
+  `${LEVEL}:orchestrator_${what}:rate${window}`;
+export const requestsRecordName = (window: string) => rateRecordName('http_requests', window);
+export const recordName = (ratio: Ratio, window: string) =>
+  `${LEVEL}:orchestrator_${ratio}:ratio_rate${window}`;
 
 const byDuration = (windows: Iterable<string>) =>
   [...new Set(windows)].sort((a, b) => parseDuration(a) - parseDuration(b));
 
-function sloWindows(ctx: Context): string[] {
-  const { fast, slow } = ctx.config.slo.burnRates;
+function burnWindows(config: AlertsConfig): string[] {
+  const { fast, slow } = config.slo.burnRates;
   return byDuration([...fast.windows, ...slow.windows].flatMap((w) => [w.long, w.short]));
 }
+
+/** The window of the recorded rates the SLO period sums: the shortest burn-rate window. */
+export const periodSampleWindow = (config: AlertsConfig): string => burnWindows(config)[0]!;
 
 export function recordingRules(ctx: Context): RecordingRule[] {
   const c = ctx.config;
   const client = `${ctx.job(c.jobs.orchestrator)}, route!~"${c.nonClientRoutes}"`;
   const le = num(c.slo.latency.thresholdSeconds);
+  const sum = (selector: string, range: string) => `sum ${ctx.by('job')} (rate(${selector}[${range}]))`;
+  /** A series recorded above, of the orchestrators' job. */
+  const own = (record: string) => `${record}{${ctx.job(c.jobs.orchestrator)}}`;
   const rules: RecordingRule[] = [];
-  const availabilityWindows = byDuration([...sloWindows(ctx), c.errorRate.window]);
-  for (const w of availabilityWindows) {
+  for (const w of byDuration([...burnWindows(c), c.errorRate.window])) {
     const range = ctx.range(w);
-    rules.push({
-      record: requestsRecordName(w),
-      expr: `sum by (job) (rate(orchestrator_http_requests_total{${client}}[${range}]))`,
-    });
-    // `or 0 * ...`: the ratio is 0, not absent, while traffic flows without a single 5xx yet.
-    rules.push({
-      record: recordName('availability_errors', w),
-      expr: [
-        '(',
-        `  sum by (job) (rate(orchestrator_http_requests_total{${client}, status=~"5.."}[${range}]))`,
-        `  or 0 * ${requestsRecordName(w)}`,
-        ')',
-        `/ (${requestsRecordName(w)} > 0)`,
-      ].join('\n'),
-    });
+    const requests = rateRecordName('http_requests', w);
+    const errors = rateRecordName('http_errors', w);
+    rules.push(
+      { record: requests, expr: sum(`orchestrator_http_requests_total{${client}}`, range) },
+      // `or 0 * ...`: 0, not absent, while traffic flows without a single 5xx yet.
+      {
+        record: errors,
+        expr: `${sum(`orchestrator_http_requests_total{${client}, status=~"5.."}`, range)}\nor 0 * ${own(requests)}`,
+      },
+      { record: recordName('availability_errors', w), expr: `${own(errors)}\n/ (${own(requests)} > 0)` },
+    );
   }
-  for (const w of sloWindows(ctx)) {
+  for (const w of burnWindows(c)) {
     const range = ctx.range(w);
-    const count = `sum by (job) (rate(orchestrator_http_request_duration_seconds_count{${client}}[${range}]))`;
-    rules.push({
-      record: recordName('latency_errors', w),
-      expr: [
-        '(',
-        `  ${count}`,
-        `  - sum by (job) (rate(orchestrator_http_request_duration_seconds_bucket{${client}, le="${le}"}[${range}]))`,
-        ')',
-        `/ (${count} > 0)`,
-      ].join('\n'),
-    });
+    const timed = rateRecordName('http_request_duration_seconds_count', w);
+    const slow = rateRecordName('http_slow_requests', w);
+    rules.push(
+      { record: timed, expr: sum(`orchestrator_http_request_duration_seconds_count{${client}}`, range) },
+      {
+        record: slow,
+        expr: `${own(timed)}\n- ${sum(`orchestrator_http_request_duration_seconds_bucket{${client}, le="${le}"}`, range)}`,
+      },
+      { record: recordName('latency_errors', w), expr: `${own(slow)}\n/ (${own(timed)} > 0)` },
+    );
   }
   const lookups = (result: string) =>
-    `sum by (job) (rate(orchestrator_cache_lookups_total{${ctx.job(c.jobs.orchestrator)}, result=~"${result}"}[${ctx.range(c.cacheHitRatio.window)}]))`;
+    sum(
+      `orchestrator_cache_lookups_total{${ctx.job(c.jobs.orchestrator)}, result=~"${result}"}`,
+      ctx.range(c.cacheHitRatio.window),
+    );
   rules.push({
     record: recordName('cache_hits', c.cacheHitRatio.window),
     expr: [
@@ -103,7 +117,7 @@ export function sloAlerts(ctx: Context): AlertingRule[] {
       const branches = speed.spec.windows.map((w) => {
         const limit = `(${num(w.factor)} * ${budget})`;
         return [
-          'max by (job) (',
+          `max ${ctx.by('job')} (`,
           `  ${recordName(slo.ratio, w.long)}{${orchestrator}} > ${limit}`,
           '  and',
           `  ${recordName(slo.ratio, w.short)}{${orchestrator}} > ${limit}`,

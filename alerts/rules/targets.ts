@@ -5,18 +5,19 @@ export function targetAlerts(ctx: Context): AlertingRule[] {
   return ctx.config.targets.map((t) => {
     const job = ctx.job(t.job);
     const down = t.exporterUpMetric
-      ? `min by (job, instance) (up{${job}} == 0 or ${t.exporterUpMetric}{${job}} == 0)`
+      ? `min ${ctx.by('job', 'instance')} (up{${job}} == 0 or ${t.exporterUpMetric}{${job}} == 0)`
       : `up{${job}} == 0`;
     const what = t.exporterUpMetric
       ? `Prometheus cannot scrape its exporter, or the exporter cannot reach the server (${t.exporterUpMetric} = 0)`
       : 'Prometheus cannot scrape it';
     return ctx.alert({
       name: t.alert,
-      // absent(): no target discovered at all (every pod gone, or the scrape configuration lost).
+      // absent(): no target discovered in the namespace at all (every pod gone, or the scrape
+      // configuration lost).
       expr: `
         ${down}
         or
-        absent(up{${job}}) * 0`,
+        ${ctx.absent('up', t.job)} * 0`,
       for: t.for,
       severity: t.severity,
       component: t.component,

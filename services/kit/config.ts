@@ -89,6 +89,17 @@ export const baseConfigSchema = z.object({
   CPU_LIMIT: optionalNumber.describe(
     'CPU limit in cores, exported as a metric (Downward API `limits.cpu`); unset when unlimited.',
   ),
+  GIT_COMMIT: z
+    .preprocess(
+      (v) => (v === '' ? undefined : v),
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 characters of [A-Za-z0-9._-]')
+        .default('unknown'),
+    )
+    .describe(
+      'The git commit the service was built from, the `commit` label of `*_build_info`: the image sets it from its `GIT_COMMIT` build argument, the local stack from `git rev-parse HEAD`.',
+    ),
   MEMORY_LIMIT: optionalNumber.describe(
     'Memory limit in bytes, exported as a metric (Downward API `limits.memory`); unset when unlimited.',
   ),

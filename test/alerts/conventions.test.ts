@@ -2,6 +2,7 @@ import { config } from '../../alerts/config.ts';
 import { LATENCY_BUCKETS } from '../../services/kit/metrics.ts';
 import { normalAlerts, readRuleFile, SEED_ALERTS, testFiles } from './helpers.ts';
 import { outputs } from '../../alerts/render.ts';
+import { selectors } from '../support/promql.ts';
 
 const alerts = normalAlerts();
 
@@ -38,9 +39,16 @@ test.each(alerts.map((a) => [a.alert, a] as const))('%s follows the conventions'
   expect(alert.annotations.description).toMatch(/\{\{ (?:if )?\$(?:labels|value)/);
   expect(alert.annotations.runbook_url).toBe(`${config.runbookBaseUrl}/runbooks/${name}.md`);
   expect(alert.annotations.dashboard_url).toMatch(/\/d\/[a-z0-9-]+\?viewPanel=\d+$/);
-  // Every selector names its job: no rule reads another deployment's series by accident.
-  for (const selector of alert.expr.matchAll(/\b([a-z_:]+)\{([^}]*)\}/g))
-    expect(selector[2]).toMatch(/\bjob=~?"/);
+});
+
+test('every selector of every rule names its job: no rule reads another deployment’s series', () => {
+  const rules = readRuleFile(outputs.rules).flatMap((g) => g.rules);
+  const unscoped = rules.flatMap((r) =>
+    selectors(r.expr)
+      .filter((s) => !s.matchers.some((m) => m.label === 'job'))
+      .map((s) => `${'alert' in r ? r.alert : r.record}: ${s.text}`),
+  );
+  expect(unscoped).toEqual([]);
 });
 
 test('recording rules are named level:metric:operations', () => {
@@ -51,9 +59,9 @@ test('recording rules are named level:metric:operations', () => {
   for (const name of records) expect(name).toMatch(/^[a-z_]+:[a-z_]+:[a-z0-9_]+$/);
   expect(records).toEqual(
     expect.arrayContaining([
-      'job:orchestrator_http_requests:rate5m',
-      'job:orchestrator_availability_errors:ratio_rate1h',
-      'job:orchestrator_latency_errors:ratio_rate3d',
+      'namespace_job:orchestrator_http_requests:rate5m',
+      'namespace_job:orchestrator_availability_errors:ratio_rate1h',
+      'namespace_job:orchestrator_latency_errors:ratio_rate3d',
     ]),
   );
 });

@@ -6,6 +6,7 @@ import { toYaml } from '../../alerts/yaml.ts';
 import { FILES } from '../../platform/files.ts';
 import { agentCases } from './cases/agents.ts';
 import { drillCases } from './cases/drill.ts';
+import { eventLoopCases } from './cases/event-loop.ts';
 import { loadBalancerCases } from './cases/load-balancer.ts';
 import { orchestratorCases } from './cases/orchestrator.ts';
 import { redisCases } from './cases/redis.ts';
@@ -15,6 +16,30 @@ import { targetCases } from './cases/targets.ts';
 import type { CaseFile } from './types.ts';
 
 export const TESTS_DIR = FILES.alertTests;
+
+/**
+ * The labels the Prometheus Operator (namespace) and a multi-cluster ruler (cluster) give every series
+ * of one installation. Every input series carries them, and every firing alert must too: an alert or
+ * recording rule that drops them fails its case.
+ */
+export const INSTALLATION = { cluster: 'eu-1', namespace: 'phoenix-orch' } as const;
+
+/** A series selector with the installation's labels it does not name already. */
+export function withInstallation(series: string): string {
+  const open = series.indexOf('{');
+  const [name, body] = open < 0 ? [series, ''] : [series.slice(0, open), series.slice(open + 1, -1)];
+  const named = new Set([...body.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=/g)].map((m) => m[1]));
+  const extra = Object.entries(INSTALLATION)
+    .filter(([label]) => !named.has(label))
+    .map(([label, value]) => `${label}="${value}"`);
+  return `${name}{${[body, ...extra].filter(Boolean).join(', ')}}`;
+}
+
+/** What a firing alert's labels must be: the rule's, the installation's, the case's (null: absent). */
+function expectedLabels(rule: Record<string, string>, own: Record<string, string | null>) {
+  const labels: Record<string, string | null> = { ...rule, ...INSTALLATION, ...own };
+  return Object.fromEntries(Object.entries(labels).filter((e): e is [string, string] => e[1] !== null));
+}
 
 /** The rule files as promtool finds them from a test file. */
 const RULE_FILES: Record<Mode, string> = {
@@ -26,6 +51,7 @@ export function caseFiles(config: AlertsConfig): CaseFile[] {
   return [
     targetCases(config),
     resourceCases(),
+    eventLoopCases(),
     orchestratorCases(),
     agentCases(),
     redisCases(),
@@ -57,13 +83,16 @@ export async function renderTestFiles(config: AlertsConfig): Promise<Map<string,
       return {
         name: `${c.alert}: ${c.name}`,
         interval: c.interval ?? file.interval,
-        input_series: Object.entries(c.series).map(([series, values]) => ({ series, values })),
+        input_series: Object.entries(c.series).map(([series, values]) => ({
+          series: withInstallation(series),
+          values,
+        })),
         alert_rule_test: [
           {
             eval_time: c.at,
             alertname: c.alert,
             exp_alerts: c.fires.map((f) => ({
-              exp_labels: { ...rule.labels, ...f.labels },
+              exp_labels: expectedLabels(rule.labels, f.labels),
               exp_annotations: { ...rule.annotations, description: f.description },
             })),
           },

@@ -3,7 +3,7 @@ import { buildAll } from '../../dashboards/all.ts';
 import { alertPanels, type DashboardKey } from '../../platform/dashboards.ts';
 import { panelsOf } from '../../dashboards/queries.ts';
 import { alertRules, panelOfUrl } from '../../dashboards/rules.ts';
-import { metricNames } from './promql.ts';
+import { metricNames } from '../support/promql.ts';
 
 const built = buildAll();
 

@@ -89,6 +89,11 @@ describe('the Dockerfile', () => {
     expect(stage('runtime').text).toMatch(/^COPY --from=git \/out\/ \/$/m);
   });
 
+  test('the commit the image is built from reaches the services (GIT_COMMIT, for *_build_info)', () => {
+    expect(args.GIT_COMMIT).toBe('unknown');
+    expect(stage('runtime').text).toMatch(/^ARG GIT_COMMIT=unknown\nENV GIT_COMMIT=\$\{GIT_COMMIT\}$/m);
+  });
+
   test('the build context holds exactly what the image copies, and nothing else', () => {
     const patterns = parseDockerignore(readFileSync(path.join(ROOT, '.dockerignore'), 'utf8'));
     const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
@@ -187,6 +192,17 @@ describe('what the workloads run', () => {
     afterAll(async () => {
       await redis?.close();
       if (app) rmSync(app, { recursive: true, force: true });
+    });
+
+    test('the compiled build info finds the image\u2019s package.json (the version of *_build_info)', () => {
+      const version = execFileSync(
+        process.execPath,
+        ['-e', "import('./dist/services/kit/build-info.js').then((m) => console.log(m.packageVersion()))"],
+        { cwd: app, encoding: 'utf8', timeout: 20000 },
+      ).trim();
+      expect(version).toBe(
+        (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+      );
     });
 
     test('no development dependency is installed', () => {

@@ -15,6 +15,7 @@ import {
   dashboardFiles,
   renderPackaging,
 } from '../../kustomize/package-dashboards.ts';
+import { DASHBOARD_FOLDER } from '../../platform/dashboards.ts';
 import { ROOT, build, find, generated, ofKind, workloads } from './render.ts';
 
 const run = promisify(execFile);
@@ -93,5 +94,62 @@ test('promtool accepts the ready scrape file and the rules it loads', async () =
     expect(`${out.stdout}${out.stderr}`).toMatch(/SUCCESS/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the dashboards land in their Grafana folder in both set-ups', () => {
+  for (const f of dashboardFiles()) {
+    for (const objects of [build('production'), build('dev-all-components')])
+      expect(find(objects, 'ConfigMap', configMapName(f)).metadata.annotations).toMatchObject({
+        grafana_folder: DASHBOARD_FOLDER,
+        'k8s-sidecar-target-directory': DASHBOARD_FOLDER,
+      });
+  }
+  const provider = parse(
+    readFileSync(
+      path.join(ROOT, 'kustomize/components/monitoring-standalone/grafana/dashboards.yaml'),
+      'utf8',
+    ),
+  ) as { providers: Array<{ folder: string }> };
+  expect(provider.providers.map((p) => p.folder)).toEqual([DASHBOARD_FOLDER]);
+});
+
+/** A relabelling that copies one source label into a target label, as both formats write it. */
+const copies = (rules: Array<Record<string, unknown>>, source: string, target: string) =>
+  rules.some(
+    (r) =>
+      JSON.stringify(r['sourceLabels'] ?? r['source_labels']) === JSON.stringify([source]) &&
+      (r['targetLabel'] ?? r['target_label']) === target &&
+      (r['action'] ?? 'replace') === 'replace' &&
+      r['regex'] === undefined,
+  );
+
+test('every PodMonitor names its targets by their pod (instance = pod name)', () => {
+  const endpoints = ofKind(build('production'), 'PodMonitor').flatMap((pm) =>
+    (pm.spec.podMetricsEndpoints as Array<{ port: string; relabelings: Array<Record<string, unknown>> }>).map(
+      (e) => ({ at: `${pm.metadata.name}:${e.port}`, relabelings: e.relabelings }),
+    ),
+  );
+  expect(endpoints.length).toBeGreaterThanOrEqual(8);
+  for (const e of endpoints)
+    expect([e.at, copies(e.relabelings, '__meta_kubernetes_pod_name', 'instance')]).toEqual([e.at, true]);
+});
+
+test('the standalone scrape file names every pod target by its pod and gives it its namespace', () => {
+  const config = parse(
+    readFileSync(
+      path.join(ROOT, 'kustomize/components/monitoring-standalone/prometheus/prometheus.yml'),
+      'utf8',
+    ),
+  ) as { scrape_configs: Array<{ job_name: string; kubernetes_sd_configs?: unknown; relabel_configs?: [] }> };
+  const pods = config.scrape_configs.filter((j) => j.kubernetes_sd_configs);
+  expect(pods.length).toBeGreaterThanOrEqual(8);
+  for (const j of pods) {
+    const rules = j.relabel_configs ?? [];
+    expect([j.job_name, copies(rules, '__meta_kubernetes_pod_name', 'instance')]).toEqual([j.job_name, true]);
+    expect([j.job_name, copies(rules, '__meta_kubernetes_namespace', 'namespace')]).toEqual([
+      j.job_name,
+      true,
+    ]);
   }
 });

@@ -14,7 +14,7 @@ import { METRIC_PREFIX, serviceMetricNames } from '../../platform/metrics.ts';
 import { POOL_LIST } from '../../platform/pools.ts';
 import { JOBS, ORCHESTRATOR, REDIS } from '../../platform/workloads.ts';
 import { readSharedEnv } from '../../stack/local-configs.ts';
-import { metricNames } from '../dashboards/promql.ts';
+import { metricNames } from '../support/promql.ts';
 
 const yamlFile = (file: string) => parse(readFileSync(fromRoot(file), 'utf8')) as Record<string, unknown>;
 

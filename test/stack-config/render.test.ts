@@ -104,7 +104,9 @@ test("Prometheus: the seed's 6.2 job keeps only orchestrator_* series, and promt
 test('the services reach Redis only through the Sentinels, on loopback, with the shared settings', () => {
   const services = processSpecs(l).filter((s) => s.args[0]?.includes('/services/'));
   expect(services.length).toBe(3 + 6);
+  const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
   for (const s of services) {
+    expect(s.env?.['GIT_COMMIT']).toBe(head); // their *_build_info names the checkout's commit
     expect(s.env?.['REDIS_SENTINELS']).toBe(l.ports.sentinel.map((p) => `127.0.0.1:${p}`).join(','));
     expect(s.env?.['REDIS_URL']).toBeUndefined();
     expect(s.env?.['HOST']).toBe('127.0.0.1');

@@ -1,4 +1,5 @@
 import type { CaseFile } from '../types.ts';
+import { inOtherNamespace, OTHER_NAMESPACE } from './series.ts';
 
 /** The pool view as two orchestrators export it (both read the same heartbeats in Redis). */
 function pool(name: string, instances: string, healthy: string, up: string) {
@@ -41,6 +42,16 @@ export function agentCases(): CaseFile {
         series: pool('obsidian', '3x15', '3x15', '0x15'),
         at: '12m',
         fires: [{ labels: { pool: 'obsidian' }, description: degraded('obsidian', 3) }],
+      },
+      {
+        name: 'degraded in another namespace, healthy here (same pool name)',
+        alert: 'AgentHealthDegraded',
+        series: {
+          ...pool('git', '3x15', '3x15', '1x15'),
+          ...inOtherNamespace(pool('git', '3x15', '1x15', '1x15')),
+        },
+        at: '12m',
+        fires: [{ labels: { pool: 'git', namespace: OTHER_NAMESPACE }, description: degraded('git', 1) }],
       },
       {
         name: 'every instance healthy',

@@ -1,4 +1,5 @@
 import type { CaseFile } from '../types.ts';
+import { inOtherNamespace, OTHER_NAMESPACE } from './series.ts';
 
 const JOB = 'job="master-orchestrator"';
 const requests = (status: string, route = '/v1/tasks') =>
@@ -21,6 +22,23 @@ export function orchestratorCases(): CaseFile {
         name: '2% of responses 5xx',
         alert: 'OrchestratorHighErrorRate',
         series: { [requests('200')]: '0+980x12', [requests('500')]: '0+20x12' },
+        at: '10m',
+        fires: [
+          {
+            labels: { job: 'master-orchestrator' },
+            description:
+              '2% of the responses of job master-orchestrator were 5xx over the last 5m (threshold 1%).',
+          },
+        ],
+      },
+      {
+        name: '2% 5xx in one namespace, none in another as busy: each installation on its own',
+        alert: 'OrchestratorHighErrorRate',
+        series: {
+          [requests('200')]: '0+980x12',
+          [requests('500')]: '0+20x12',
+          ...inOtherNamespace({ [requests('200')]: '0+1000x12' }),
+        },
         at: '10m',
         fires: [
           {
@@ -161,6 +179,22 @@ export function orchestratorCases(): CaseFile {
         },
         at: '8m',
         fires: [],
+      },
+      {
+        name: 'open in another namespace only',
+        alert: 'OrchestratorCircuitBreakerOpen',
+        series: {
+          [breaker('orch-1:8080', 'open')]: '0x10',
+          ...inOtherNamespace({ [breaker('orch-1:8080', 'open')]: '0 0 1x8' }),
+        },
+        at: '6m',
+        fires: [
+          {
+            labels: { pool: 'llm', namespace: OTHER_NAMESPACE },
+            description:
+              'The circuit breaker of agent pool llm was open within the last 1m on 1 orchestrator instance(s); tasks for the pool are answered 503 without calling it.',
+          },
+        ],
       },
       {
         name: 'closed',

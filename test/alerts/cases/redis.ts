@@ -1,4 +1,5 @@
 import type { CaseFile } from '../types.ts';
+import { inOtherNamespace, OTHER_NAMESPACE } from './series.ts';
 
 const REDIS = 'job="redis"';
 const lag = `redis_connected_slave_lag_seconds{${REDIS}, instance="redis-0:6379", slave_ip="10.0.0.2", slave_port="6379", slave_state="online"}`;
@@ -98,7 +99,7 @@ export function redisCases(): CaseFile {
         at: '4m',
         fires: [
           {
-            labels: {},
+            labels: { job: 'redis', cluster: null },
             description:
               '0 reachable Redis server(s) of job redis report role master: the orchestrators answer uncached and refuse sessions and async tasks until Sentinel promotes a replica.',
           },
@@ -123,6 +124,23 @@ export function redisCases(): CaseFile {
         series: { [info('redis-0:6379', 'master')]: '1 1 stale', [up('redis-0:6379')]: '1 1 0x5' },
         at: '2m',
         fires: [],
+      },
+      {
+        name: 'a primary here, none in another namespace',
+        alert: 'RedisNoPrimary',
+        series: {
+          [info('redis-0:6379', 'master')]: '1x7',
+          [up('redis-0:6379')]: '1x7',
+          ...inOtherNamespace({ [info('redis-0:6379', 'slave')]: '1x7', [up('redis-0:6379')]: '1x7' }),
+        },
+        at: '4m',
+        fires: [
+          {
+            labels: { namespace: OTHER_NAMESPACE },
+            description:
+              '0 reachable Redis server(s) of job redis report role master: the orchestrators answer uncached and refuse sessions and async tasks until Sentinel promotes a replica.',
+          },
+        ],
       },
       {
         name: 'primary up',

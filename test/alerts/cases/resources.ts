@@ -1,4 +1,5 @@
 import type { Case, CaseFile } from '../types.ts';
+import { inOtherNamespace, matchers } from './series.ts';
 
 const GiB = 1024 ** 3;
 
@@ -31,9 +32,7 @@ export function resourceCases(): CaseFile {
   ];
   const cases: Case[] = [];
   for (const t of targets) {
-    const sel = Object.entries(t.labels)
-      .map(([k, v]) => `${k}="${v}"`)
-      .join(', ');
+    const sel = matchers(t.labels);
     const cpu = `${t.prefix}_process_cpu_seconds_total{${sel}}`;
     const cpuLimit = `${t.prefix}_cpu_limit_cores{${sel}}`;
     const mem = `${t.prefix}_process_resident_memory_bytes{${sel}}`;
@@ -48,6 +47,24 @@ export function resourceCases(): CaseFile {
         name: '85% of the CPU limit for 7m',
         alert: cpuAlert,
         series: { [cpu]: `0+${perMinute(0.85)}x15`, [cpuLimit]: `${t.cpuLimit}x15` },
+        at: '12m',
+        fires: [
+          {
+            labels: t.labels,
+            description: `${t.who} used 85% of its CPU limit over the last 5m (threshold 80%).`,
+          },
+        ],
+      },
+      {
+        // Pod names repeat across namespaces (redis-0, a Deployment's same template hash): the join
+        // must stay within one installation.
+        name: '85% here, 10% in another namespace on a pod of the same name',
+        alert: cpuAlert,
+        series: {
+          [cpu]: `0+${perMinute(0.85)}x15`,
+          [cpuLimit]: `${t.cpuLimit}x15`,
+          ...inOtherNamespace({ [cpu]: `0+${perMinute(0.1)}x15`, [cpuLimit]: `${t.cpuLimit}x15` }),
+        },
         at: '12m',
         fires: [
           {

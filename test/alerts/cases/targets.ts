@@ -11,6 +11,7 @@ export function targetCases(config: AlertsConfig): CaseFile {
     const up = `up{job="${t.job}", instance="${instance}"}`;
     const other = `up{job="${t.job}", instance="${t.job}-2:9000"}`;
     const downFromMinute1 = `1 0x${minutes + 5}`;
+    const noTarget = `Prometheus discovers no target of job ${t.job}.`;
     const scrapeFailed = `Target ${instance} of job ${t.job} is down: ${
       t.exporterUpMetric
         ? `Prometheus cannot scrape its exporter, or the exporter cannot reach the server (${t.exporterUpMetric} = 0)`
@@ -43,7 +44,25 @@ export function targetCases(config: AlertsConfig): CaseFile {
         alert: t.alert,
         series: { 'up{job="some-other-job", instance="x:1"}': `1x${minutes + 6}` },
         at: `${minutes + 1}m`,
-        fires: [{ labels: { job: t.job }, description: `Prometheus discovers no target of job ${t.job}.` }],
+        // absent() knows the namespace it looks in, not a cluster.
+        fires: [{ labels: { job: t.job, cluster: null }, description: noTarget }],
+      },
+      {
+        name: 'targets only in another namespace',
+        alert: t.alert,
+        series: { [`up{job="${t.job}", instance="${instance}", namespace="other"}`]: `1x${minutes + 6}` },
+        at: `${minutes + 1}m`,
+        fires: [{ labels: { job: t.job, cluster: null }, description: noTarget }],
+      },
+      {
+        name: 'down in another namespace only',
+        alert: t.alert,
+        series: {
+          [up]: `1x${minutes + 6}`,
+          [`up{job="${t.job}", instance="${instance}", namespace="other"}`]: downFromMinute1,
+        },
+        at: `${minutes + 1}m`,
+        fires: [{ labels: { job: t.job, instance, namespace: 'other' }, description: scrapeFailed }],
       },
     );
     if (t.exporterUpMetric) {
